@@ -1,0 +1,69 @@
+// accelab: the command-line host. Dispatches to subcommands; turns every error into one line
+// on stderr and a non-zero exit code.
+#include <fmt/core.h>
+
+#include <accelab/plugin.h>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "commands/commands.hpp"
+#include "util/error.hpp"
+#include "util/suggest.hpp"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(const accelab::Args&);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"generate", accelab::cmd_generate, "generate text from a model through a pipeline"},
+    {"perplexity", accelab::cmd_perplexity, "score a model on evaluation text"},
+    {"inspect", accelab::cmd_inspect, "show a model's shape and storage"},
+    {"plugins", accelab::cmd_plugins, "list plugins, strategies and parameters"},
+    {"synth", accelab::cmd_synth, "write a synthetic model of a realistic shape"},
+};
+
+void usage() {
+  fmt::print("usage: accelab COMMAND [options]   (accelab COMMAND --help for details)\n\n"
+             "A workbench for measuring LLM inference optimizations.\n\ncommands:\n");
+  for (const auto& c : kCommands) fmt::print("  {:<12} {}\n", c.name, c.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+      std::strcmp(argv[1], "help") == 0) {
+    usage();
+    return argc < 2 ? 2 : 0;
+  }
+  if (std::strcmp(argv[1], "--version") == 0) {
+    fmt::print("accelab {} (plugin ABI {}.{})\n", ACCELAB_VERSION, ACCELAB_ABI_MAJOR, ACCELAB_ABI_MINOR);
+    return 0;
+  }
+  std::string name = argv[1];
+  accelab::Args args(argv + 2, argv + argc);
+  try {
+    for (const auto& c : kCommands)
+      if (name == c.name) return c.run(args);
+    std::vector<std::string> names;
+    for (const auto& c : kCommands) names.emplace_back(c.name);
+    throw accelab::UsageError("unknown command '" + name + "'" + accelab::did_you_mean(name, names) +
+                              "; commands: " + accelab::join(names));
+  } catch (const accelab::Error& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "accelab: error: {}\n", e.what());
+    return e.exit_code();
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "accelab: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "accelab: internal error: {}\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,75 @@
+#include "commands/common.hpp"
+
+#include <fmt/core.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "model/llama2c.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+namespace accelab {
+
+ParsedArgs parse_args(const std::vector<std::string>& args, const std::string& usage,
+                      const std::string& summary, po::options_description options,
+                      const po::positional_options_description& positional, CommonOptions& common) {
+  options.add_options()
+      ("plugin-path", po::value(&common.plugin_paths)->composing(), "extra directory to load plugins from (repeatable)")
+      ("verbose,v", po::bool_switch(&common.verbose), "more detail on stderr")
+      ("help,h", "show this help");
+  ParsedArgs out;
+  try {
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(), out.vars);
+    if (out.vars.count("help")) {
+      std::cout << "usage: accelab " << usage << "\n" << summary << "\n\n" << options << "\n";
+      out.help = true;
+      return out;
+    }
+    po::notify(out.vars);
+  } catch (const po::error& e) {
+    throw UsageError(std::string(e.what()) + " (see 'accelab " + usage.substr(0, usage.find(' ')) + " --help')");
+  }
+  if (common.verbose) log::set_threshold(log::Level::debug);
+  return out;
+}
+
+std::unique_ptr<PluginRegistry> load_plugins(const CommonOptions& common) {
+  auto registry = std::make_unique<PluginRegistry>();
+  registry->load_directories(PluginRegistry::search_path(common.plugin_paths));
+  for (const auto& r : registry->rejections())
+    log::debug("rejected {}: {}", r.path.string(), r.reason);
+  return registry;
+}
+
+std::unique_ptr<Model> load_model(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FileError(path + ": cannot open model file");
+  char magic[4] = {};
+  in.read(magic, 4);
+  if (in.gcount() == 4 && std::string_view(magic, 4) == "GGUF")
+    throw FileError(path + ": GGUF models are not supported yet; use a llama2.c checkpoint");
+  return load_llama2c(path);
+}
+
+std::string data_dir() {
+  if (const char* env = std::getenv("ACCELAB_DATA"); env && *env) return env;
+  std::error_code ec;
+  if (std::filesystem::is_directory("../shared/models", ec)) return "../shared";
+  std::string beside_source = std::string(ACCELAB_SOURCE_DIR) + "/../shared";
+  if (std::filesystem::is_directory(beside_source + "/models", ec)) return beside_source;
+  return "../shared";
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FileError(path + ": cannot open");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace accelab

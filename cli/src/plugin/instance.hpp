@@ -1,0 +1,51 @@
+// A live strategy instance: created through the plugin's `create`, destroyed with it.
+#pragma once
+
+#include <accelab/plugin.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "plugin/registry.hpp"
+
+namespace accelab {
+
+/// Parameter values in declaration order, with the strings they point at kept alive.
+struct ParamValues {
+  std::vector<accelab_param_value> values;
+  std::vector<std::string> strings;  // storage behind values[i].s (reserved up front)
+};
+
+/// A user-given parameter: name and its text as written ("32", "true", "cosine").
+struct ParamSetting {
+  std::string name;
+  std::string text;
+};
+
+/// Checks `given` against the strategy's parameter table (unknown names with a suggestion, type,
+/// range, choices) and fills defaults. Throws ConfigError naming the strategy and parameter.
+ParamValues resolve_params(const LoadedStrategy& strategy, const std::vector<ParamSetting>& given);
+
+/// Owns one instance of a strategy.
+class StrategyInstance {
+ public:
+  /// Calls the strategy's create; throws PluginError "strategy 'x' (file): <message>" on failure.
+  StrategyInstance(const LoadedStrategy& strategy, ParamValues params);
+  ~StrategyInstance();
+  StrategyInstance(const StrategyInstance&) = delete;
+  StrategyInstance& operator=(const StrategyInstance&) = delete;
+
+  [[nodiscard]] void* handle() const { return handle_; }
+  [[nodiscard]] const LoadedStrategy& strategy() const { return *strategy_; }
+  [[nodiscard]] const accelab_strategy& table() const { return *strategy_->table; }
+  /// Throws PluginError "strategy 'x' failed in <what>: <message>" unless status is OK.
+  void check(accelab_status status, const accelab_error& err, const char* what) const;
+
+ private:
+  const LoadedStrategy* strategy_;
+  ParamValues params_;
+  void* handle_ = nullptr;
+};
+
+}  // namespace accelab

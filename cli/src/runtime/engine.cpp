@@ -1,0 +1,101 @@
+#include "runtime/engine.hpp"
+
+#include <accelab/plugin.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "util/error.hpp"
+
+namespace accelab {
+
+// What a parallel strategy receives to create its inner backend instances.
+struct Engine::InnerFactory {
+  accelab_backend_factory c{};
+  const LoadedStrategy* strategy = nullptr;
+  ParamValues params;
+
+  static accelab_status create(void* ctx, void** instance, accelab_error* err) {
+    auto* self = static_cast<InnerFactory*>(ctx);
+    return self->strategy->table->create(host_services(), self->params.values.data(), instance, err);
+  }
+  static void destroy(void* ctx, void* instance) {
+    static_cast<InnerFactory*>(ctx)->strategy->table->destroy(instance);
+  }
+};
+
+Engine::Engine(const Plan& plan, std::unique_ptr<Model> model, const accelab_limits& limits)
+    : model_(std::move(model)), limits_(limits), text_(plan.text) {
+  limits_.struct_size = sizeof(accelab_limits);
+  for (const PlannedStage& t : plan.transforms) {
+    StrategyInstance instance(*t.strategy, t.params);
+    accelab_error err{};
+    instance.check(instance.table().transform->apply(instance.handle(), model_->abi(), &err), err,
+                   "apply");
+  }
+  graph_ = std::make_unique<ModelGraph>(*model_);
+  backend_ = std::make_unique<StrategyInstance>(*plan.backend.strategy, plan.backend.params);
+  const accelab_strategy& table = backend_->table();
+  accelab_error err{};
+  if (table.kind == ACCELAB_STRATEGY_PARALLEL) {
+    const PlannedStage& inner = plan.backend.children.at(0);
+    inner_ = std::make_unique<InnerFactory>();
+    inner_->strategy = inner.strategy;
+    inner_->params = inner.params;
+    inner_->c = {inner_.get(), inner.strategy->table->backend, &InnerFactory::create,
+                 &InnerFactory::destroy};
+    backend_->check(table.parallel->set_inner(backend_->handle(), &inner_->c, &err), err, "set_inner");
+  }
+  for (const accelab_node& node : graph_->nodes()) {
+    accelab_status st = table.backend->supports(backend_->handle(), graph_->abi(), &node, &err);
+    if (st != ACCELAB_STATUS_OK) {
+      std::string where = node.layer >= 0 ? fmt::format(" in block {}", node.layer) : "";
+      backend_->check(st, err, fmt::format("supports ({}{})", op_name(node.op), where).c_str());
+    }
+  }
+  backend_->check(table.backend->prepare(backend_->handle(), graph_->abi(), &limits_, &err), err,
+                  "prepare");
+  positions_.resize(static_cast<size_t>(limits_.max_rows));
+  seq_ids_.resize(static_cast<size_t>(limits_.max_rows));
+  want_.resize(static_cast<size_t>(limits_.max_rows));
+}
+
+Engine::~Engine() = default;
+
+void Engine::execute(const accelab_batch& batch) {
+  accelab_error err{};
+  backend_->check(backend_->table().backend->execute(backend_->handle(), &batch, &err), err,
+                  "execute");
+}
+
+void Engine::run_sequence(std::span<const int32_t> tokens, int32_t start, int32_t seq,
+                          bool all_logits, float* logits) {
+  const auto total = static_cast<int32_t>(tokens.size());
+  if (start + total > limits_.max_positions)
+    throw Error(fmt::format("sequence of {} tokens from position {} exceeds the {} positions "
+                            "prepared (the model's seq_len is {})",
+                            total, start, limits_.max_positions, config().seq_len));
+  const int64_t vocab = config().vocab_size;
+  for (int32_t done = 0; done < total;) {
+    int32_t rows = std::min(limits_.max_rows, total - done);
+    bool last_chunk = done + rows == total;
+    for (int32_t r = 0; r < rows; ++r) {
+      positions_[static_cast<size_t>(r)] = start + done + r;
+      seq_ids_[static_cast<size_t>(r)] = seq;
+      want_[static_cast<size_t>(r)] = all_logits || (last_chunk && r == rows - 1);
+    }
+    accelab_batch b{};
+    b.struct_size = sizeof b;
+    b.n_rows = rows;
+    b.tokens = tokens.data() + done;
+    b.positions = positions_.data();
+    b.seq_ids = seq_ids_.data();
+    b.want_logits = want_.data();
+    b.n_logits = all_logits ? rows : (last_chunk ? 1 : 0);
+    b.logits = all_logits ? logits + done * vocab : logits;
+    execute(b);
+    done += rows;
+  }
+}
+
+}  // namespace accelab

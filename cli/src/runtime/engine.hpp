@@ -1,0 +1,53 @@
+// A planned pipeline made live on a model: transforms applied, backend created, every graph
+// node checked with `supports`, backend prepared. The host's handle for running forward passes.
+#pragma once
+
+#include <accelab/plugin.h>
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "model/graph.hpp"
+#include "model/model.hpp"
+#include "pipeline/planner.hpp"
+#include "plugin/instance.hpp"
+
+namespace accelab {
+
+class Engine {
+ public:
+  /// Takes the model (transforms rewrite it). Throws PluginError / ConfigError on failure,
+  /// naming the strategy and, for `supports`, the node it declined.
+  Engine(const Plan& plan, std::unique_ptr<Model> model, const accelab_limits& limits);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Runs one batch; throws PluginError on failure.
+  void execute(const accelab_batch& batch);
+  /// Feeds `tokens` of sequence `seq` at positions start.. in chunks of at most max_rows rows.
+  /// When `all_logits`, `logits` receives [tokens.size(), vocab]; otherwise [1, vocab] for the
+  /// last token only.
+  void run_sequence(std::span<const int32_t> tokens, int32_t start, int32_t seq, bool all_logits,
+                    float* logits);
+
+  [[nodiscard]] const Model& model() const { return *model_; }
+  [[nodiscard]] const accelab_model_config& config() const { return model_->config(); }
+  [[nodiscard]] const accelab_limits& limits() const { return limits_; }
+  [[nodiscard]] const ModelGraph& graph() const { return *graph_; }
+  [[nodiscard]] const std::string& pipeline_text() const { return text_; }
+
+ private:
+  struct InnerFactory;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<ModelGraph> graph_;
+  std::unique_ptr<InnerFactory> inner_;
+  std::unique_ptr<StrategyInstance> backend_;
+  accelab_limits limits_;
+  std::string text_;
+  std::vector<int32_t> positions_, seq_ids_;
+  std::vector<uint8_t> want_;
+};
+
+}  // namespace accelab
