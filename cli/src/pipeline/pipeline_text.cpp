@@ -40,12 +40,13 @@ class Parser {
   StageSpec stage() {
     StageSpec s;
     s.column = pos_;
-    s.name = word("a strategy name");
+    s.name = word("strategy name");
     skip_ws();
     if (!at_end() && peek() == '<') {
       ++pos_;
       skip_ws();
-      if (!at_end() && peek() == '>') {
+      if (at_end()) fail(fmt::format("missing '>' to close the parameters of '{}'", s.name));
+      if (peek() == '>') {
         ++pos_;
       } else {
         while (true) {
@@ -79,7 +80,7 @@ class Parser {
   ParamSetting param() {
     skip_ws();
     ParamSetting p;
-    p.name = word("a parameter name");
+    p.name = word("parameter name");
     skip_ws();
     if (at_end() || peek() != '=')
       fail(fmt::format("expected '=' after parameter name '{}'", p.name));
@@ -91,8 +92,12 @@ class Parser {
       p.text = quoted(c);
     } else {
       size_t start = pos_;
-      while (!at_end() && !is_delimiter(peek())) ++pos_;
-      if (pos_ == start) fail(fmt::format("missing value for parameter '{}'", p.name));
+      while (!at_end() && is_bare_value_char(peek())) ++pos_;
+      if (pos_ == start) {
+        if (!is_delimiter(peek()))
+          fail(fmt::format("'{}' cannot appear in an unquoted value; quote the value of '{}'", peek(), p.name));
+        fail(fmt::format("missing value for parameter '{}'", p.name));
+      }
       p.text = std::string(text_.substr(start, pos_ - start));
     }
     return p;
@@ -120,14 +125,20 @@ class Parser {
     size_t start = pos_;
     while (!at_end() && !is_delimiter(peek()) && peek() != '=') ++pos_;
     if (pos_ == start)
-      fail(at_end() ? fmt::format("expected {} at the end", what)
-                    : fmt::format("expected {}, found '{}'", what, peek()));
+      fail(at_end() ? fmt::format("expected a {} at the end", what)
+                    : fmt::format("expected a {}, found '{}'", what, peek()));
     std::string w(text_.substr(start, pos_ - start));
     if (!is_kebab_case(w))
       fail_at(start, fmt::format("'{}' is not a valid {} (lowercase letters, digits and single dashes)", w, what));
     return w;
   }
 
+  // Unquoted values are numbers, words and simple patterns; anything else needs quotes.
+  static bool is_bare_value_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-' || c == '+' || c == '*' || c == ':' || c == '/' ||
+           c == '@' || c == '%';
+  }
   static bool is_delimiter(char c) {
     return c == ',' || c == '<' || c == '>' || c == '(' || c == ')' || c == '"' || c == '\'' ||
            c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -148,10 +159,12 @@ class Parser {
 
 bool needs_quotes(const std::string& v) {
   if (v.empty()) return true;
-  for (char c : v)
-    if (c == ',' || c == '<' || c == '>' || c == '(' || c == ')' || c == '"' || c == '\'' ||
-        c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\\' || c == '=')
-      return true;
+  for (char c : v) {
+    bool bare = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == '-' || c == '+' || c == '*' || c == ':' ||
+                c == '/' || c == '@' || c == '%';
+    if (!bare) return true;
+  }
   return false;
 }
 

@@ -6,7 +6,7 @@
 //   value    := bare | "double-quoted" | 'single-quoted'      (\" \' \\ escapes inside quotes)
 //
 // e.g. `quant-int8<group=32>,cpu-tbb<threads=2>` or `data-parallel<workers=2>(cpu-ref)`.
-// Names and keys are kebab-case; bare values run up to the next , > < ( ) or whitespace.
+// Names and keys are kebab-case; unquoted values may hold letters, digits and . _ - + * : / @ %.
 #pragma once
 
 #include <string>

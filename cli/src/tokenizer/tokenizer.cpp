@@ -29,16 +29,18 @@ constexpr float kNoMergeScore = -1e10f;
 class FileReader {
  public:
   explicit FileReader(const std::string& path) : path_(path), file_(nullptr, &std::fclose) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    // Checked before opening so that a FIFO cannot block us; a missing file is left to fopen,
+    // whose errno makes the better message.
+    if (const fs::file_status status = fs::status(path, ec); !ec) {
+      if (fs::is_directory(status)) fail(path_, "is a directory");
+      if (!fs::is_regular_file(status)) fail(path_, "is not a regular file");
+    }
     file_.reset(std::fopen(path.c_str(), "rb"));
     if (!file_) {
       fail(path_, std::string("cannot be opened (") + std::strerror(errno) + ")");
     }
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const fs::file_status status = fs::status(path, ec);
-    if (ec) fail(path_, "cannot be inspected (" + ec.message() + ")");
-    if (fs::is_directory(status)) fail(path_, "is a directory");
-    if (!fs::is_regular_file(status)) fail(path_, "is not a regular file");
     const std::uintmax_t size = fs::file_size(path, ec);
     if (ec) fail(path_, "cannot be sized (" + ec.message() + ")");
     remaining_ = size;
@@ -79,7 +81,7 @@ class FileReader {
     if (n == 0) return;
     const std::size_t got = std::fread(dst, 1, n, file_.get());
     if (got != n) {
-      if (std::ferror(file_.get())) {
+      if (std::ferror(file_.get()) != 0) {
         fail(path_, "cannot be read at offset " + std::to_string(offset_ + got) + " (" +
                         std::strerror(errno) + ")");
       }
