@@ -27,7 +27,7 @@ inline const Rejection* fixture_rejection(std::string_view file_name) {
 
 /// Every file in the fixture directory that must be rejected.
 inline constexpr std::string_view kBrokenFixtures[] = {
-    "bad_major.so", "newer_minor.so", "no_entry.so",    "entry_throws.so",
-    "null_entry.so", "bad_name.so",   "small_struct.so", "garbage.so"};
+    "bad_major.so",  "newer_minor.so", "no_entry.so",     "entry_throws.so",
+    "null_entry.so", "bad_name.so",    "small_struct.so", "garbage.so"};
 
 }  // namespace accelab::test

@@ -50,8 +50,7 @@ INSTANTIATE_TEST_SUITE_P(
                     BrokenFixture{"no_entry.so", "accelab_plugin_entry"},
                     BrokenFixture{"entry_throws.so", "threw"},
                     BrokenFixture{"entry_throws.so", "deliberate failure in accelab_plugin_entry"},
-                    BrokenFixture{"null_entry.so", "NULL"},
-                    BrokenFixture{"bad_name.so", "kebab"},
+                    BrokenFixture{"null_entry.so", "NULL"}, BrokenFixture{"bad_name.so", "kebab"},
                     BrokenFixture{"bad_name.so", "Bad_Name"},
                     BrokenFixture{"small_struct.so", "struct_size"},
                     BrokenFixture{"garbage.so", "ELF header"}),  // dlerror()'s own words
@@ -63,7 +62,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(FixtureDirectory, RejectsExactlyTheBrokenFiles) {
   std::vector<std::string> rejected;
-  for (const auto& r : fixture_registry().rejections()) rejected.push_back(r.path.filename().string());
+  for (const auto& r : fixture_registry().rejections())
+    rejected.push_back(r.path.filename().string());
   std::sort(rejected.begin(), rejected.end());
   std::vector<std::string> expected(std::begin(test::kBrokenFixtures),
                                     std::end(test::kBrokenFixtures));
@@ -110,8 +110,8 @@ TEST(StrategyInstance, CPluginReceivesParamsAndReportsStatus) {
   ASSERT_NE(instance.handle(), nullptr);
   accelab_error err{};
   // c-fixture ignores the graph and node, so none is needed to reach its message.
-  accelab_status status = instance.table().backend->supports(instance.handle(), nullptr, nullptr,
-                                                              &err);
+  accelab_status status =
+      instance.table().backend->supports(instance.handle(), nullptr, nullptr, &err);
   EXPECT_EQ(status, ACCELAB_STATUS_UNSUPPORTED);
   try {
     instance.check(status, err, "supports");

@@ -2,13 +2,13 @@
 // same reason the registry gives, and its JSON output carries the same information.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-#include <sys/wait.h>
 
 #include "fixture_registry.hpp"
 
@@ -46,7 +46,8 @@ TEST(PluginsCommand, VerboseListsEveryRejectedFileWithItsReason) {
     ASSERT_NE(rejection, nullptr) << file;
     EXPECT_NE(r.output.find(file), std::string::npos) << file << " missing from:\n" << r.output;
     EXPECT_NE(r.output.find(rejection->reason), std::string::npos)
-        << "reason for " << file << " (" << rejection->reason << ") missing from:\n" << r.output;
+        << "reason for " << file << " (" << rejection->reason << ") missing from:\n"
+        << r.output;
   }
   EXPECT_NE(r.output.find("c-fixture"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("create-throws"), std::string::npos) << r.output;

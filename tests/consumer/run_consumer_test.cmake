@@ -88,7 +88,8 @@ function(expect_loaded_from build_dir strategy)
   message(STATUS "${strategy} loaded from ${path}")
 endfunction()
 
-step("install ${ACCELAB_BUILD_DIR}" ${CMAKE_COMMAND} --install ${ACCELAB_BUILD_DIR} --prefix ${prefix})
+step("install ${ACCELAB_BUILD_DIR}"
+     ${CMAKE_COMMAND} --install ${ACCELAB_BUILD_DIR} --prefix ${prefix})
 if(NOT EXISTS ${accelab})
   message(FATAL_ERROR "the install has no ${accelab}")
 endif()

@@ -35,18 +35,18 @@ std::string data_dir() {
 }
 
 // Declares `var` as the path of a shared data file, or skips the test when the file is missing.
-#define REQUIRE_DATA_FILE(var, relative)                                           \
-  const std::string var = data_dir() + "/" + (relative);                           \
-  if (!fs::is_regular_file(var)) {                                                 \
-    GTEST_SKIP() << "missing data file " << var                                    \
-                 << " (set ACCELAB_DATA to the shared data directory)";            \
+#define REQUIRE_DATA_FILE(var, relative)                                \
+  const std::string var = data_dir() + "/" + (relative);                \
+  if (!fs::is_regular_file(var)) {                                      \
+    GTEST_SKIP() << "missing data file " << var                         \
+                 << " (set ACCELAB_DATA to the shared data directory)"; \
   }
 
 /// The seven header fields in file order.
 using Header = std::array<int32_t, 7>;
 enum Field { kDim, kHidden, kLayers, kHeads, kKvHeads, kVocab, kSeq };
-constexpr std::array<const char*, 7> kFieldNames = {"dim",        "hidden_dim", "n_layers", "n_heads",
-                                                    "n_kv_heads", "vocab_size", "seq_len"};
+constexpr std::array<const char*, 7> kFieldNames = {
+    "dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"};
 
 /// dim 16, hidden 32, 2 layers, 4 heads (head size 4), 2 kv heads (kv_dim 8), vocab 40, seq 8.
 constexpr Header kTiny = {16, 32, 2, 4, 2, 40, 8};
@@ -75,7 +75,9 @@ std::string file_bytes(const Header& h, int64_t floats) {
 }
 
 /// A well-formed file for `h`.
-std::string file_bytes(const Header& h) { return file_bytes(h, body_floats(h)); }
+std::string file_bytes(const Header& h) {
+  return file_bytes(h, body_floats(h));
+}
 
 /// `kTiny` with one field replaced.
 Header tiny_with(Field f, int32_t value) {
@@ -169,7 +171,8 @@ TEST_F(Llama2cTest, RejectsDirectory) {
 }
 
 TEST_F(Llama2cTest, RejectsEmptyFile) {
-  expect_rejected(write("empty.bin", ""), "file is 0 bytes, too short for the 28-byte llama2.c header");
+  expect_rejected(write("empty.bin", ""),
+                  "file is 0 bytes, too short for the 28-byte llama2.c header");
 }
 
 TEST_F(Llama2cTest, RejectsTruncatedHeader) {
@@ -185,7 +188,8 @@ TEST_F(Llama2cTest, RejectsTruncatedBody) {
                   "implies " + expected + " bytes (truncated?)");
   expect_rejected(write("header_only.bin", bytes.substr(0, 28)),
                   "file is 28 bytes but its header (dim=16, hidden_dim=32, n_layers=2, n_heads=4, "
-                  "n_kv_heads=2, vocab_size=40, seq_len=8) implies " + expected + " bytes (truncated?)");
+                  "n_kv_heads=2, vocab_size=40, seq_len=8) implies " +
+                      expected + " bytes (truncated?)");
 }
 
 TEST_F(Llama2cTest, RejectsTrailingBytes) {
@@ -216,15 +220,17 @@ TEST_F(Llama2cTest, RejectsNegativeInEachField) {
   // A negative vocab_size means "unshared classifier", so it has no negative case here.
   for (Field f : {kDim, kHidden, kLayers, kHeads, kKvHeads, kSeq}) {
     expect_field_rejected(f, -1, std::string(kFieldNames[f]) + " = -1 must be positive");
-    expect_field_rejected(f, kInt32Min,
-                          std::string(kFieldNames[f]) + " = " + std::to_string(kInt32Min) + " must be positive");
+    expect_field_rejected(
+        f, kInt32Min,
+        std::string(kFieldNames[f]) + " = " + std::to_string(kInt32Min) + " must be positive");
   }
 }
 
 TEST_F(Llama2cTest, RejectsHugeValueInEachField) {
   for (Field f : {kDim, kHidden, kLayers, kHeads, kKvHeads, kVocab, kSeq})
-    expect_field_rejected(f, kInt32Max,
-                          std::string(kFieldNames[f]) + " = " + std::to_string(kInt32Max) + " exceeds the limit");
+    expect_field_rejected(
+        f, kInt32Max,
+        std::string(kFieldNames[f]) + " = " + std::to_string(kInt32Max) + " exceeds the limit");
   // Negative vocab_size is an unshared classifier of -vocab_size tokens: huge too.
   expect_field_rejected(kVocab, -kInt32Max, "vocab_size = 2147483647 exceeds the limit");
 }
@@ -256,7 +262,8 @@ TEST_F(Llama2cTest, ErrorMessageNamesTheProblemInTheHeader) {
     (void)load_llama2c(path);
     FAIL() << "accepted " << path;
   } catch (const FileError& e) {
-    EXPECT_EQ(std::string(e.what()), path + ": invalid llama2.c header: n_heads = 3 does not divide dim = 16");
+    EXPECT_EQ(std::string(e.what()),
+              path + ": invalid llama2.c header: n_heads = 3 does not divide dim = 16");
   }
 }
 
@@ -388,8 +395,10 @@ TEST(Llama2cDataTest, LoadsStories260K) {
   EXPECT_EQ(c.shared_classifier, 1);
   EXPECT_EQ(model->tensors().size(), 47U);
   EXPECT_EQ(model->find("output.weight"), -1);
-  EXPECT_EQ(shape_of(model->tensor(model->find("blk.4.attn_v.weight"))), (std::vector<int64_t>{32, 64}));
-  EXPECT_EQ(shape_of(model->tensor(model->find("blk.0.ffn_down.weight"))), (std::vector<int64_t>{64, 172}));
+  EXPECT_EQ(shape_of(model->tensor(model->find("blk.4.attn_v.weight"))),
+            (std::vector<int64_t>{32, 64}));
+  EXPECT_EQ(shape_of(model->tensor(model->find("blk.0.ffn_down.weight"))),
+            (std::vector<int64_t>{64, 172}));
   // 512*64 embedding + 5 * (2*64 norms + 2*64*64 + 2*32*64 + 3*172*64) + 64 final norm.
   EXPECT_EQ(model->parameter_count(), 260032);
   EXPECT_EQ(model->weight_bytes(), 1040128U);

@@ -61,8 +61,8 @@ void expect_usage_error(const std::string& text, const std::string& what) {
 // Shapes
 
 TEST(SynthShapeTest, ListsThePresets) {
-  EXPECT_EQ(synth_shape_names(),
-            (std::vector<std::string>{"stories15M", "stories42M", "stories110M", "tinyllama-1.1b"}));
+  EXPECT_EQ(synth_shape_names(), (std::vector<std::string>{"stories15M", "stories42M",
+                                                           "stories110M", "tinyllama-1.1b"}));
 }
 
 TEST(SynthShapeTest, EveryPresetParsesToAValidConfig) {
@@ -100,8 +100,9 @@ TEST(SynthShapeTest, Stories15MHasTheSizeOfTheRealCheckpoint) {
 
 TEST(SynthShapeTest, CustomShape) {
   expect_shape(parse_synth_shape(kTinyShape), {16, 32, 2, 4, 2, 40, 8});
-  expect_shape(parse_synth_shape("dim=4096,hidden=11008,layers=32,heads=32,kv-heads=8,vocab=32000,seq=4096"),
-               {4096, 11008, 32, 32, 8, 32000, 4096});
+  expect_shape(
+      parse_synth_shape("dim=4096,hidden=11008,layers=32,heads=32,kv-heads=8,vocab=32000,seq=4096"),
+      {4096, 11008, 32, 32, 8, 32000, 4096});
 }
 
 TEST(SynthShapeTest, CustomShapeKeysInAnyOrder) {
@@ -119,7 +120,8 @@ TEST(SynthShapeTest, UnknownPresetSuggestsTheClosest) {
   expect_usage_error("tinyllama-1.1", "(did you mean 'tinyllama-1.1b'?)");
   // The message lists the presets and the custom syntax.
   expect_usage_error("stories15Mx", "stories15M, stories42M, stories110M, tinyllama-1.1b");
-  expect_usage_error("stories15Mx", "dim=..,hidden=..,layers=..,heads=..,kv-heads=..,vocab=..,seq=..");
+  expect_usage_error("stories15Mx",
+                     "dim=..,hidden=..,layers=..,heads=..,kv-heads=..,vocab=..,seq=..");
   expect_usage_error("", "unknown shape ''");
   expect_usage_error("STORIES15M", "unknown shape 'STORIES15M'");
 }
@@ -155,9 +157,12 @@ TEST(SynthShapeTest, InvalidShape) {
                      "n_heads = 3 does not divide dim = 16");
   expect_usage_error("dim=16,hidden=32,layers=2,heads=4,kv-heads=3,vocab=40,seq=8",
                      "n_kv_heads = 3 does not divide n_heads = 4");
-  expect_usage_error("dim=12,hidden=32,layers=2,heads=4,vocab=40,seq=8", "head size 3 (dim / n_heads) is odd");
-  expect_usage_error("dim=16,hidden=32,layers=0,heads=4,vocab=40,seq=8", "n_layers = 0 must be positive");
-  expect_usage_error("dim=16,hidden=32,layers=2,heads=4,vocab=-40,seq=8", "vocab_size = -40 must be positive");
+  expect_usage_error("dim=12,hidden=32,layers=2,heads=4,vocab=40,seq=8",
+                     "head size 3 (dim / n_heads) is odd");
+  expect_usage_error("dim=16,hidden=32,layers=0,heads=4,vocab=40,seq=8",
+                     "n_layers = 0 must be positive");
+  expect_usage_error("dim=16,hidden=32,layers=2,heads=4,vocab=-40,seq=8",
+                     "vocab_size = -40 must be positive");
   expect_usage_error("dim=16,hidden=32,layers=2,heads=4,vocab=40,seq=2147483647",
                      "seq_len = 2147483647 exceeds the limit");
   // The message quotes the shape as given.
@@ -192,7 +197,8 @@ class SynthFileTest : public ::testing::Test {
   /// Names of the files in the test directory.
   std::vector<std::string> listing() const {
     std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_)) names.push_back(entry.path().filename().string());
+    for (const auto& entry : fs::directory_iterator(dir_))
+      names.push_back(entry.path().filename().string());
     std::sort(names.begin(), names.end());
     return names;
   }
@@ -252,6 +258,19 @@ TEST_F(SynthFileTest, ReplacesAnExistingFile) {
   synth("old.bin", 9);
   EXPECT_EQ(sha256_file(path), sha256_file(fresh));
   EXPECT_EQ(listing(), (std::vector<std::string>{"fresh.bin", "old.bin"}));
+}
+
+TEST_F(SynthFileTest, FailedRenameLeavesNoPartialFile) {
+  // A directory where the file should go: writing succeeds, moving it into place fails.
+  const fs::path path = dir_ / "out.bin";
+  fs::create_directory(path);
+  try {
+    write_synthetic_llama2c(parse_synth_shape(kTinyShape), 0, path.string());
+    FAIL() << "replaced the directory " << path;
+  } catch (const FileError& e) {
+    EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(listing(), (std::vector<std::string>{"out.bin"}));
 }
 
 TEST_F(SynthFileTest, UnwritableDirectoryIsAFileError) {

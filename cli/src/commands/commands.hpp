@@ -14,5 +14,6 @@ int cmd_inspect(const Args& args);
 int cmd_generate(const Args& args);
 int cmd_perplexity(const Args& args);
 int cmd_synth(const Args& args);
+int cmd_run(const Args& args);
 
 }  // namespace accelab

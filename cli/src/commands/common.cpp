@@ -1,6 +1,7 @@
 #include "commands/common.hpp"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -40,12 +41,27 @@ ParsedArgs parse_args(const std::vector<std::string>& args, const std::string& u
 std::unique_ptr<PluginRegistry> load_plugins(const CommonOptions& common) {
   auto registry = std::make_unique<PluginRegistry>();
   registry->load_directories(PluginRegistry::search_path(common.plugin_paths));
-  for (const auto& r : registry->rejections())
-    log::debug("rejected {}: {}", r.path.string(), r.reason);
   return registry;
 }
 
+namespace {
+
+// Opening a FIFO or a device would block or read forever: only regular files are accepted.
+void require_regular_file(const std::string& path, const char* what) {
+  std::error_code ec;
+  auto st = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(st))
+    throw FileError(fmt::format("{}: cannot open {}: it does not exist", path, what));
+  if (std::filesystem::is_directory(st))
+    throw FileError(fmt::format("{}: cannot open {}: it is a directory", path, what));
+  if (!std::filesystem::is_regular_file(st))
+    throw FileError(fmt::format("{}: cannot open {}: not a regular file", path, what));
+}
+
+}  // namespace
+
 std::unique_ptr<Model> load_model(const std::string& path) {
+  require_regular_file(path, "model file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FileError(path + ": cannot open model file");
   char magic[4] = {};
@@ -65,6 +81,7 @@ std::string data_dir() {
 }
 
 std::string read_text_file(const std::string& path) {
+  require_regular_file(path, "file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FileError(path + ": cannot open");
   std::ostringstream ss;

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -34,8 +35,9 @@ int cmd_generate(const Args& args) {
                            "stops early if the model produces BOS.",
                            opts, {}, common);
   if (parsed.help) return 0;
-  if (temperature < 0.0f) throw UsageError("--temperature must be >= 0");
-  if (top_p < 0.0f || top_p > 1.0f) throw UsageError("--top-p must be in [0, 1]");
+  if (!(temperature >= 0.0f) || !std::isfinite(temperature))
+    throw UsageError("--temperature must be >= 0 (and finite)");
+  if (!(top_p >= 0.0f && top_p <= 1.0f)) throw UsageError("--top-p must be in [0, 1]");
   if (steps < 0) throw UsageError("--steps must be >= 0");
 
   auto lp = load_pipeline(m, common, 512);

@@ -115,6 +115,10 @@ Llama2cHeader parse_llama2c_header(const std::string& path, const std::byte* byt
 }
 
 Llama2cHeader read_llama2c_header(const std::string& path) {
+  std::error_code st_ec;
+  if (!std::filesystem::is_regular_file(path, st_ec))
+    throw FileError(path + (std::filesystem::exists(path, st_ec) ? ": cannot open: not a regular file"
+                                                                 : ": cannot open: it does not exist"));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FileError(path + ": cannot open");
   std::array<std::byte, kLlama2cHeaderBytes> head{};
@@ -126,30 +130,28 @@ Llama2cHeader read_llama2c_header(const std::string& path) {
   return parse_llama2c_header(path, head.data(), size);
 }
 
-std::unique_ptr<Model> load_llama2c(const std::string& path) {
-  auto file = std::make_shared<const MappedFile>(path);
-  Llama2cHeader header = parse_llama2c_header(path, file->data(), file->size());
-  const accelab_model_config& c = header.config;
-  auto model = std::make_unique<Model>(path, c);
-  model->keep(file);
+namespace {
 
+// Adds the llama2.c tensors of `c` to `model`, pointing into `data` (the bytes after the
+// header), or metadata only (NULL data) when `data` is NULL.
+void add_llama2c_tensors(Model& model, const accelab_model_config& c, const std::byte* data) {
   const int64_t dim = c.dim, hidden = c.hidden_dim, kv_dim = int64_t{c.head_size} * c.n_kv_heads;
-  const std::byte* p = file->data() + kLlama2cHeaderBytes;
+  int64_t offset = 0;  // in floats
   auto take = [&](int64_t floats) {
-    const std::byte* at = p;
-    p += floats * 4;
+    const std::byte* at = data ? data + offset * 4 : nullptr;
+    offset += floats;
     return at;
   };
   // Stacked per-layer arrays: [layers, rows, cols] — one view per layer.
   auto add_layers = [&](const char* what, int64_t rows, int64_t cols) {
     const std::byte* base = take(int64_t{c.n_layers} * rows * cols);
     for (int32_t l = 0; l < c.n_layers; ++l) {
-      const std::byte* at = base + int64_t{l} * rows * cols * 4;
-      model->add_tensor(layer_tensor_name(l, what),
-                        cols == 1 ? f32_view(at, {rows}) : f32_view(at, {rows, cols}));
+      const std::byte* at = base ? base + int64_t{l} * rows * cols * 4 : nullptr;
+      model.add_tensor(layer_tensor_name(l, what),
+                       cols == 1 ? f32_view(at, {rows}) : f32_view(at, {rows, cols}));
     }
   };
-  model->add_tensor("token_embd.weight", f32_view(take(int64_t{c.vocab_size} * dim), {c.vocab_size, dim}));
+  model.add_tensor("token_embd.weight", f32_view(take(int64_t{c.vocab_size} * dim), {c.vocab_size, dim}));
   add_layers("attn_norm", dim, 1);
   add_layers("attn_q", dim, dim);
   add_layers("attn_k", kv_dim, dim);
@@ -159,10 +161,26 @@ std::unique_ptr<Model> load_llama2c(const std::string& path) {
   add_layers("ffn_gate", hidden, dim);
   add_layers("ffn_down", dim, hidden);
   add_layers("ffn_up", hidden, dim);
-  model->add_tensor("output_norm.weight", f32_view(take(dim), {dim}));
+  model.add_tensor("output_norm.weight", f32_view(take(dim), {dim}));
   take(int64_t{c.seq_len} * c.head_size);  // freq_cis_real/imag: unused, RoPE is computed
   if (!c.shared_classifier)
-    model->add_tensor("output.weight", f32_view(take(int64_t{c.vocab_size} * dim), {c.vocab_size, dim}));
+    model.add_tensor("output.weight", f32_view(take(int64_t{c.vocab_size} * dim), {c.vocab_size, dim}));
+}
+
+}  // namespace
+
+std::unique_ptr<Model> load_llama2c(const std::string& path) {
+  auto file = std::make_shared<const MappedFile>(path);
+  Llama2cHeader header = parse_llama2c_header(path, file->data(), file->size());
+  auto model = std::make_unique<Model>(path, header.config);
+  model->keep(file);
+  add_llama2c_tensors(*model, header.config, file->data() + kLlama2cHeaderBytes);
+  return model;
+}
+
+std::unique_ptr<Model> llama2c_skeleton(const std::string& source, const accelab_model_config& config) {
+  auto model = std::make_unique<Model>(source, config);
+  add_llama2c_tensors(*model, config, nullptr);
   return model;
 }
 

@@ -40,4 +40,8 @@ Llama2cHeader read_llama2c_header(const std::string& path);
 /// Memory-maps and validates a checkpoint; tensors point into the mapping.
 std::unique_ptr<Model> load_llama2c(const std::string& path);
 
+/// The tensors a checkpoint with `config` would have, as metadata only (NULL data): enough to
+/// plan transforms and ask backends what they support before any weights are read.
+std::unique_ptr<Model> llama2c_skeleton(const std::string& source, const accelab_model_config& config);
+
 }  // namespace accelab

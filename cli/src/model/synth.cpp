@@ -136,7 +136,7 @@ accelab_model_config parse_synth_shape(std::string_view text) {
 
 void write_synthetic_llama2c(const accelab_model_config& c, uint64_t seed, const std::string& path) {
   std::string tmp = path + ".partial";
-  {
+  try {
     Writer w(tmp);
     const int32_t header[7] = {c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads,
                                c.vocab_size, c.seq_len};
@@ -176,10 +176,14 @@ void write_synthetic_llama2c(const accelab_model_config& c, uint64_t seed, const
           w.put(pass == 0 ? std::cos(angle) : std::sin(angle));
         }
     w.close();
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) throw FileError(fmt::format("{}: cannot move {} into place: {}", path, tmp, ec.message()));
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw;
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw FileError(fmt::format("{}: cannot move {} into place: {}", path, tmp, ec.message()));
 }
 
 }  // namespace accelab

@@ -6,6 +6,7 @@
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <cstdlib>
+#include <dlfcn.h>
 #include <regex>
 #include <set>
 
@@ -75,7 +76,9 @@ bool PluginRegistry::load_file(const fs::path& file) {
   lib->load(canonical, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, load_ec);
   if (load_ec) {
     delete lib;
-    return reject("cannot load shared library: " + load_ec.message());
+    // Boost.DLL's error code loses the dynamic loader's own message; dlerror() still has it.
+    const char* why = ::dlerror();
+    return reject("cannot load shared library: " + std::string(why ? why : load_ec.message().c_str()));
   }
   libraries_->handles.push_back(lib);
   if (!lib->has("accelab_plugin_entry"))

@@ -107,7 +107,7 @@ std::optional<std::string> validate_descriptor(const accelab_plugin_descriptor& 
                        "(rebuild the plugin against this accelab)",
                        desc.abi_major, ACCELAB_ABI_MAJOR);
   if (desc.abi_minor > ACCELAB_ABI_MINOR)
-    return fmt::format("built for ABI {}.{}, newer than this host's {}.{} (upgrade accelab)",
+    return fmt::format("built for ABI minor version {}.{}, newer than this host's {}.{} (upgrade accelab)",
                        desc.abi_major, desc.abi_minor, ACCELAB_ABI_MAJOR, ACCELAB_ABI_MINOR);
   if (desc.struct_size < kDescriptorSize10)
     return fmt::format("descriptor struct_size {} is smaller than the ABI 1.0 layout ({} bytes)",

@@ -24,6 +24,53 @@ struct Engine::InnerFactory {
   }
 };
 
+std::unique_ptr<StrategyInstance> Engine::create_backend(const Plan& plan,
+                                                         std::unique_ptr<InnerFactory>& inner) {
+  auto backend = std::make_unique<StrategyInstance>(*plan.backend.strategy, plan.backend.params);
+  const accelab_strategy& table = backend->table();
+  if (table.kind == ACCELAB_STRATEGY_PARALLEL) {
+    const PlannedStage& child = plan.backend.children.at(0);
+    inner = std::make_unique<InnerFactory>();
+    inner->strategy = child.strategy;
+    inner->params = child.params;
+    inner->c = {inner.get(), child.strategy->table->backend, &InnerFactory::create,
+                &InnerFactory::destroy};
+    accelab_error err{};
+    backend->check(table.parallel->set_inner(backend->handle(), &inner->c, &err), err, "set_inner");
+  }
+  return backend;
+}
+
+void Engine::check_supports(const StrategyInstance& backend, const ModelGraph& graph) {
+  accelab_error err{};
+  for (const accelab_node& node : graph.nodes()) {
+    accelab_status st = backend.table().backend->supports(backend.handle(), graph.abi(), &node, &err);
+    if (st != ACCELAB_STATUS_OK) {
+      std::string where = node.layer >= 0 ? fmt::format(" in block {}", node.layer) : "";
+      backend.check(st, err, fmt::format("supports ({}{})", op_name(node.op), where).c_str());
+    }
+  }
+}
+
+void Engine::check_plan(const Plan& plan, std::unique_ptr<Model> skeleton) {
+  for (const PlannedStage& t : plan.transforms) {
+    StrategyInstance instance(*t.strategy, t.params);
+    auto plan_fn = instance.table().transform->plan;
+    if (plan_fn == nullptr) continue;
+    for (int32_t i = 0; i < skeleton->abi()->n_tensors; ++i) {
+      accelab_tensor meta = skeleton->tensor(i);
+      accelab_error err{};
+      instance.check(plan_fn(instance.handle(), &skeleton->config(), &meta, &err), err, "plan");
+      meta.data = nullptr;
+      skeleton->replace_tensor(i, meta);
+    }
+  }
+  ModelGraph graph(*skeleton);
+  std::unique_ptr<InnerFactory> inner;
+  auto backend = create_backend(plan, inner);
+  check_supports(*backend, graph);
+}
+
 Engine::Engine(const Plan& plan, std::unique_ptr<Model> model, const accelab_limits& limits)
     : model_(std::move(model)), limits_(limits), text_(plan.text) {
   limits_.struct_size = sizeof(accelab_limits);
@@ -34,27 +81,11 @@ Engine::Engine(const Plan& plan, std::unique_ptr<Model> model, const accelab_lim
                    "apply");
   }
   graph_ = std::make_unique<ModelGraph>(*model_);
-  backend_ = std::make_unique<StrategyInstance>(*plan.backend.strategy, plan.backend.params);
-  const accelab_strategy& table = backend_->table();
+  backend_ = create_backend(plan, inner_);
+  check_supports(*backend_, *graph_);
   accelab_error err{};
-  if (table.kind == ACCELAB_STRATEGY_PARALLEL) {
-    const PlannedStage& inner = plan.backend.children.at(0);
-    inner_ = std::make_unique<InnerFactory>();
-    inner_->strategy = inner.strategy;
-    inner_->params = inner.params;
-    inner_->c = {inner_.get(), inner.strategy->table->backend, &InnerFactory::create,
-                 &InnerFactory::destroy};
-    backend_->check(table.parallel->set_inner(backend_->handle(), &inner_->c, &err), err, "set_inner");
-  }
-  for (const accelab_node& node : graph_->nodes()) {
-    accelab_status st = table.backend->supports(backend_->handle(), graph_->abi(), &node, &err);
-    if (st != ACCELAB_STATUS_OK) {
-      std::string where = node.layer >= 0 ? fmt::format(" in block {}", node.layer) : "";
-      backend_->check(st, err, fmt::format("supports ({}{})", op_name(node.op), where).c_str());
-    }
-  }
-  backend_->check(table.backend->prepare(backend_->handle(), graph_->abi(), &limits_, &err), err,
-                  "prepare");
+  backend_->check(backend_->table().backend->prepare(backend_->handle(), graph_->abi(), &limits_, &err),
+                  err, "prepare");
   positions_.resize(static_cast<size_t>(limits_.max_rows));
   seq_ids_.resize(static_cast<size_t>(limits_.max_rows));
   want_.resize(static_cast<size_t>(limits_.max_rows));

@@ -21,6 +21,11 @@ class Engine {
   /// naming the strategy and, for `supports`, the node it declined.
   Engine(const Plan& plan, std::unique_ptr<Model> model, const accelab_limits& limits);
   ~Engine();
+
+  /// Everything that can be checked without weights: transforms' `plan` on the tensor
+  /// metadata of `skeleton`, then the backend's `supports` on every node of the resulting graph.
+  /// Throws PluginError naming the strategy and node on the first refusal.
+  static void check_plan(const Plan& plan, std::unique_ptr<Model> skeleton);
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -40,6 +45,9 @@ class Engine {
 
  private:
   struct InnerFactory;
+  static std::unique_ptr<StrategyInstance> create_backend(const Plan& plan,
+                                                          std::unique_ptr<InnerFactory>& inner);
+  static void check_supports(const StrategyInstance& backend, const ModelGraph& graph);
   std::unique_ptr<Model> model_;
   std::unique_ptr<ModelGraph> graph_;
   std::unique_ptr<InnerFactory> inner_;

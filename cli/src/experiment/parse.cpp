@@ -1,0 +1,308 @@
+// Experiment files, read with toml++. Every problem is reported with its file:line:column.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <toml++/toml.h>
+
+#include "commands/common.hpp"
+#include "experiment/experiment.hpp"
+#include "model/synth.hpp"
+#include "util/sha256.hpp"
+#include "util/suggest.hpp"
+
+namespace fs = std::filesystem;
+
+namespace accelab {
+
+std::string SourcePos::str() const { return fmt::format("{}:{}:{}", file, line, column); }
+
+std::string resolve_experiment_path(const std::string& value, const std::string& base_dir) {
+  std::string out = value;
+  for (const char* var : {"${ACCELAB_DATA}", "$ACCELAB_DATA"}) {
+    size_t at = out.find(var);
+    // Built anew rather than with replace(): GCC 12 reports a false -Wrestrict for that.
+    if (at != std::string::npos)
+      out = out.substr(0, at) + data_dir() + out.substr(at + std::string_view(var).size());
+  }
+  fs::path p(out);
+  if (p.is_relative()) p = fs::path(base_dir) / p;
+  return p.lexically_normal().string();
+}
+
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  SourcePos pos(const toml::source_region& r) const { return {file_, r.begin.line, r.begin.column}; }
+  SourcePos pos(const toml::node& n) const { return pos(n.source()); }
+  [[noreturn]] void fail(const toml::node& n, const std::string& what) const {
+    throw ExperimentError(pos(n), what);
+  }
+
+  // Rejects keys outside `allowed`, suggesting the closest.
+  void check_keys(const toml::table& t, const std::string& section,
+                  const std::vector<std::string>& allowed) const {
+    for (auto&& [k, v] : t) {
+      if (std::find(allowed.begin(), allowed.end(), k.str()) == allowed.end())
+        throw ExperimentError(pos(k.source()),
+                              fmt::format("unknown key '{}' in {}{}; allowed keys: {}", k.str(),
+                                          section, did_you_mean(k.str(), allowed), join(allowed)));
+    }
+  }
+
+  const toml::table* table(const toml::table& root, const std::string& key, bool required) const {
+    const toml::node* n = root.get(key);
+    if (n == nullptr) {
+      if (required) throw ExperimentError({file_, 1, 1}, fmt::format("missing section [{}]", key));
+      return nullptr;
+    }
+    if (!n->is_table()) fail(*n, fmt::format("'{}' must be a table ([{}])", key, key));
+    return n->as_table();
+  }
+
+  std::string string(const toml::node& n, const std::string& what) const {
+    if (!n.is_string()) fail(n, fmt::format("{} must be a string", what));
+    return n.as_string()->get();
+  }
+  int64_t integer(const toml::node& n, const std::string& what, int64_t min, int64_t max) const {
+    if (!n.is_integer()) fail(n, fmt::format("{} must be an integer", what));
+    int64_t v = n.as_integer()->get();
+    if (v < min || v > max) fail(n, fmt::format("{} = {} is out of range [{}, {}]", what, v, min, max));
+    return v;
+  }
+  double number(const toml::node& n, const std::string& what, double min, double max) const {
+    double v = 0;
+    if (n.is_integer()) v = static_cast<double>(n.as_integer()->get());
+    else if (n.is_floating_point()) v = n.as_floating_point()->get();
+    else fail(n, fmt::format("{} must be a number", what));
+    if (!(v >= min && v <= max)) fail(n, fmt::format("{} = {} is out of range [{}, {}]", what, v, min, max));
+    return v;
+  }
+  bool boolean(const toml::node& n, const std::string& what) const {
+    if (!n.is_boolean()) fail(n, fmt::format("{} must be true or false", what));
+    return n.as_boolean()->get();
+  }
+  // An integer or a non-empty list of integers: every value becomes a workload point.
+  std::vector<int32_t> int_list(const toml::node& n, const std::string& what, int64_t min, int64_t max) const {
+    std::vector<int32_t> out;
+    if (const toml::array* a = n.as_array()) {
+      if (a->empty()) fail(n, fmt::format("{} must not be an empty list", what));
+      for (const toml::node& item : *a) out.push_back(static_cast<int32_t>(integer(item, what, min, max)));
+    } else {
+      out.push_back(static_cast<int32_t>(integer(n, what, min, max)));
+    }
+    return out;
+  }
+
+  // A TOML scalar as the text a pipeline parameter would have.
+  std::string param_text(const toml::node& n, const std::string& what) const {
+    if (n.is_string()) return n.as_string()->get();
+    if (n.is_integer()) return std::to_string(n.as_integer()->get());
+    if (n.is_boolean()) return n.as_boolean()->get() ? "true" : "false";
+    if (n.is_floating_point()) return fmt::format("{}", n.as_floating_point()->get());
+    fail(n, fmt::format("{} must be a string, integer, float or boolean", what));
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+};
+
+void read_experiment_section(const Reader& r, const toml::table& t, Experiment& e) {
+  r.check_keys(t, "[experiment]", {"name", "seed", "description"});
+  if (const auto* n = t.get("name")) e.name = r.string(*n, "[experiment] name");
+  if (const auto* n = t.get("seed")) e.seed = static_cast<uint64_t>(r.integer(*n, "[experiment] seed", 0, std::numeric_limits<int64_t>::max()));
+  if (const auto* n = t.get("description")) e.description = r.string(*n, "[experiment] description");
+  bool ok = !e.name.empty();
+  for (char c : e.name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) ok = false;
+  if (!ok)
+    r.fail(t.get("name") ? *t.get("name") : static_cast<const toml::node&>(t),
+           "[experiment] name must be non-empty and use only letters, digits, '-', '_' and '.' (it names the output directory)");
+}
+
+void read_model(const Reader& r, const toml::table& t, const std::string& base, Experiment& e) {
+  r.check_keys(t, "[model]", {"path", "tokenizer", "synth", "seed"});
+  ModelSpec& m = e.model;
+  m.pos = r.pos(t);
+  const toml::node* path = t.get("path");
+  const toml::node* synth = t.get("synth");
+  if ((path == nullptr) == (synth == nullptr))
+    throw ExperimentError(m.pos, "[model] needs exactly one of 'path' (a checkpoint) or 'synth' (a synthetic shape)");
+  if (path) {
+    m.path = resolve_experiment_path(r.string(*path, "[model] path"), base);
+    if (!fs::is_regular_file(m.path)) r.fail(*path, fmt::format("model file '{}' does not exist", m.path));
+    if (t.get("seed")) r.fail(*t.get("seed"), "[model] seed applies only to synthetic models ('synth')");
+  } else {
+    m.synth = r.string(*synth, "[model] synth");
+    try {
+      parse_synth_shape(m.synth);
+    } catch (const Error& err) {
+      r.fail(*synth, err.what());
+    }
+    if (const auto* n = t.get("seed")) m.synth_seed = static_cast<uint64_t>(r.integer(*n, "[model] seed", 0, std::numeric_limits<int64_t>::max()));
+  }
+  if (const auto* n = t.get("tokenizer")) {
+    m.tokenizer = resolve_experiment_path(r.string(*n, "[model] tokenizer"), base);
+    if (!fs::is_regular_file(m.tokenizer)) r.fail(*n, fmt::format("tokenizer file '{}' does not exist", m.tokenizer));
+  }
+}
+
+void read_workload(const Reader& r, const toml::table& t, const std::string& base, Experiment& e) {
+  r.check_keys(t, "[workload]", {"prompt_tokens", "generate_tokens", "batch", "prompt_text"});
+  WorkloadSpec& w = e.workload;
+  w.pos = r.pos(t);
+  if (const auto* n = t.get("prompt_tokens")) w.prompt_tokens = r.int_list(*n, "[workload] prompt_tokens", 1, 1 << 20);
+  if (const auto* n = t.get("generate_tokens")) w.generate_tokens = r.int_list(*n, "[workload] generate_tokens", 0, 1 << 20);
+  if (const auto* n = t.get("batch")) w.batch = r.int_list(*n, "[workload] batch", 1, 4096);
+  if (const auto* n = t.get("prompt_text")) {
+    std::string v = r.string(*n, "[workload] prompt_text");
+    if (v == "random") {
+      w.prompt_text = v;
+    } else {
+      w.prompt_text = resolve_experiment_path(v, base);
+      if (!fs::is_regular_file(w.prompt_text)) r.fail(*n, fmt::format("prompt text file '{}' does not exist (or use \"random\")", w.prompt_text));
+    }
+  }
+}
+
+void read_measure(const Reader& r, const toml::table& t, const std::string& base, Experiment& e) {
+  r.check_keys(t, "[measure]", {"warmup", "repetitions", "min_time", "target_ci", "max_time",
+                                "max_repetitions", "quality", "eval_text", "stories"});
+  MeasureSpec& m = e.measure;
+  m.pos = r.pos(t);
+  if (const auto* n = t.get("warmup")) m.warmup = static_cast<int32_t>(r.integer(*n, "[measure] warmup", 0, 100));
+  if (const auto* n = t.get("repetitions")) {
+    if (n->is_string()) {
+      if (n->as_string()->get() != "auto") r.fail(*n, "[measure] repetitions must be a positive integer or \"auto\"");
+      m.auto_repetitions = true;
+      m.repetitions = 3;
+    } else {
+      m.repetitions = static_cast<int32_t>(r.integer(*n, "[measure] repetitions", 1, 10000));
+    }
+  }
+  if (const auto* n = t.get("min_time")) m.min_time_s = r.number(*n, "[measure] min_time (seconds)", 0, 86400);
+  if (const auto* n = t.get("target_ci")) m.target_ci = r.number(*n, "[measure] target_ci", 1e-6, 10);
+  if (const auto* n = t.get("max_time")) m.max_time_s = r.number(*n, "[measure] max_time (seconds)", 0.001, 86400 * 7);
+  if (const auto* n = t.get("max_repetitions")) m.max_repetitions = static_cast<int32_t>(r.integer(*n, "[measure] max_repetitions", 1, 100000));
+  if (m.max_repetitions < m.repetitions) m.max_repetitions = m.repetitions;
+  if (const auto* n = t.get("quality")) m.quality = r.boolean(*n, "[measure] quality");
+  if (const auto* n = t.get("stories")) m.stories = static_cast<int32_t>(r.integer(*n, "[measure] stories", 1, 1000000));
+  if (const auto* n = t.get("eval_text")) {
+    m.eval_text = resolve_experiment_path(r.string(*n, "[measure] eval_text"), base);
+    if (!fs::is_regular_file(m.eval_text)) r.fail(*n, fmt::format("evaluation text '{}' does not exist", m.eval_text));
+  }
+}
+
+void read_pipeline(const Reader& r, const toml::table& t, Experiment& e) {
+  r.check_keys(t, "[[pipeline]]", {"name", "stages", "stage", "baseline"});
+  PipelineSpec p;
+  p.pos = r.pos(t);
+  const toml::node* name = t.get("name");
+  if (name == nullptr) throw ExperimentError(p.pos, "[[pipeline]] needs a 'name'");
+  p.name = r.string(*name, "[[pipeline]] name");
+  if (p.name.empty()) r.fail(*name, "[[pipeline]] name must not be empty");
+  for (const auto& other : e.pipelines)
+    if (other.name == p.name) r.fail(*name, fmt::format("pipeline name '{}' is used twice (first at {})", p.name, other.pos.str()));
+  if (const auto* n = t.get("baseline")) p.baseline = r.boolean(*n, "[[pipeline]] baseline");
+
+  const toml::node* stages = t.get("stages");
+  const toml::node* stage = t.get("stage");
+  if ((stages == nullptr) == (stage == nullptr))
+    throw ExperimentError(p.pos, fmt::format("pipeline '{}' needs exactly one of 'stages' (text such as \"cpu-ref\") or [[pipeline.stage]] tables", p.name));
+  if (stages) {
+    std::string text = r.string(*stages, fmt::format("pipeline '{}' stages", p.name));
+    SourcePos at = r.pos(*stages);
+    try {
+      p.stages = parse_pipeline_text(text);
+    } catch (const PipelineSyntaxError& err) {
+      // Point into the string: one column for the opening quote, then the offset.
+      SourcePos where = at;
+      where.column += 1 + static_cast<uint32_t>(err.offset());
+      std::string msg = err.what();
+      size_t colon = msg.find(": column ");
+      if (colon != std::string::npos) msg = msg.substr(msg.find(": ", colon + 2) + 2);
+      throw ExperimentError(where, fmt::format("pipeline '{}': {}", p.name, msg));
+    }
+    for (const auto& s : p.stages) {
+      SourcePos sp = at;
+      sp.column += 1 + static_cast<uint32_t>(s.column);
+      p.stage_pos.push_back(sp);
+    }
+  } else {
+    const toml::array* arr = stage->as_array();
+    if (arr == nullptr || !arr->is_array_of_tables() || arr->empty())
+      r.fail(*stage, fmt::format("pipeline '{}': 'stage' must be [[pipeline.stage]] tables", p.name));
+    for (const toml::node& sn : *arr) {
+      const toml::table& st = *sn.as_table();
+      const toml::node* use = st.get("use");
+      if (use == nullptr) throw ExperimentError(r.pos(st), fmt::format("pipeline '{}': a [[pipeline.stage]] needs 'use = \"<strategy>\"'", p.name));
+      StageSpec s;
+      s.name = r.string(*use, "'use'");
+      try {
+        auto parsed = parse_pipeline_text(s.name);
+        if (parsed.size() != 1 || !parsed[0].params.empty() || !parsed[0].children.empty())
+          r.fail(*use, "'use' takes a single strategy name; give parameters as keys of the stage table");
+        s.children = {};
+      } catch (const PipelineSyntaxError& err) {
+        r.fail(*use, fmt::format("'use' = '{}' is not a strategy name", s.name));
+      }
+      for (auto&& [k, v] : st) {
+        if (k.str() == "use") continue;
+        s.params.push_back({std::string(k.str()), r.param_text(v, fmt::format("parameter '{}'", k.str()))});
+      }
+      p.stage_pos.push_back(r.pos(st));
+      p.stages.push_back(std::move(s));
+    }
+  }
+  p.text = to_pipeline_text(p.stages);
+  e.pipelines.push_back(std::move(p));
+}
+
+}  // namespace
+
+Experiment parse_experiment(const std::string& path) {
+  Experiment e;
+  e.file = path;
+  e.text = read_text_file(path);
+  e.sha256 = sha256_hex(std::span(reinterpret_cast<const uint8_t*>(e.text.data()), e.text.size()));
+  e.name = fs::path(path).stem().string();
+  std::string base = fs::path(path).parent_path().string();
+  if (base.empty()) base = ".";
+  Reader r(path);
+  toml::table root;
+  try {
+    root = toml::parse(e.text, path);
+  } catch (const toml::parse_error& err) {
+    throw ExperimentError(r.pos(err.source()), std::string(err.description()));
+  }
+  r.check_keys(root, "the experiment file", {"experiment", "model", "workload", "measure", "pipeline"});
+  if (const auto* t = r.table(root, "experiment", false)) read_experiment_section(r, *t, e);
+  read_model(r, *r.table(root, "model", true), base, e);
+  if (const auto* t = r.table(root, "workload", false)) read_workload(r, *t, base, e);
+  if (const auto* t = r.table(root, "measure", false)) read_measure(r, *t, base, e);
+
+  const toml::node* pipes = root.get("pipeline");
+  if (pipes == nullptr) throw ExperimentError({path, 1, 1}, "no [[pipeline]] entries; add at least one");
+  const toml::array* arr = pipes->as_array();
+  if (arr == nullptr || !arr->is_array_of_tables()) r.fail(*pipes, "'pipeline' must be [[pipeline]] tables");
+  for (const toml::node& n : *arr) read_pipeline(r, *n.as_table(), e);
+
+  size_t marked = 0;
+  for (size_t i = 0; i < e.pipelines.size(); ++i) {
+    if (!e.pipelines[i].baseline) continue;
+    if (++marked > 1)
+      throw ExperimentError(e.pipelines[i].pos, fmt::format("pipeline '{}' is a second baseline; mark only one with baseline = true", e.pipelines[i].name));
+    e.baseline = i;
+  }
+  if (marked == 0) e.pipelines[0].baseline = true;
+  return e;
+}
+
+}  // namespace accelab

@@ -1,0 +1,512 @@
+#include "experiment/runner.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <set>
+
+#include "commands/common.hpp"
+#include "env/environment.hpp"
+#include "env/resources.hpp"
+#include "experiment/jsonl_writer.hpp"
+#include "experiment/quality.hpp"
+#include "model/llama2c.hpp"
+#include "model/synth.hpp"
+#include "runtime/engine.hpp"
+#include "runtime/perplexity.hpp"
+#include "runtime/sampler.hpp"
+#include "stats/summary.hpp"
+#include "util/log.hpp"
+#include "util/sha256.hpp"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace accelab {
+namespace {
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string utc_now() {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)));
+}
+
+struct WorkloadPoint {
+  int32_t prompt = 0, generate = 0, batch = 0;
+  [[nodiscard]] nlohmann::json json() const {
+    return {{"prompt_tokens", prompt}, {"generate_tokens", generate}, {"batch", batch}};
+  }
+  [[nodiscard]] std::string label() const { return fmt::format("pp{}+tg{} b{}", prompt, generate, batch); }
+};
+
+// One measured repetition of one pipeline at one workload point.
+struct Sample {
+  double pp = 0, tg = 0, ttft_ms = 0, p50 = 0, p90 = 0, p99 = 0;
+  uint64_t peak_rss = 0;
+  double seconds = 0;
+  std::string tokens_sha256;
+};
+
+struct PipelineState {
+  std::unique_ptr<Engine> engine;
+  std::string error;  // non-empty: could not be set up
+  std::optional<Quality> quality;
+  uint64_t weight_bytes = 0;
+};
+
+class Progress {
+ public:
+  Progress(bool tty, size_t total) : tty_(tty), total_(total), start_(Clock::now()) {}
+  void step(const std::string& what) {
+    ++done_;
+    double elapsed = seconds_since(start_);
+    double eta = done_ > 0 ? elapsed / static_cast<double>(done_) * static_cast<double>(total_ > done_ ? total_ - done_ : 0) : 0;
+    std::string line = fmt::format("[{:>6.1f}s] {} ({}/{}, ETA {:.0f}s)", elapsed, what, done_, total_, eta);
+    if (tty_) fmt::print(stderr, "\r\033[K{}", line);
+    else fmt::print(stderr, "{}\n", line);
+    std::fflush(stderr);
+  }
+  void note(const std::string& line) {
+    if (tty_) fmt::print(stderr, "\r\033[K");
+    fmt::print(stderr, "{}\n", line);
+  }
+  void finish() {
+    if (tty_) fmt::print(stderr, "\r\033[K");
+  }
+  void add_total(size_t n) { total_ += n; }
+
+ private:
+  bool tty_;
+  size_t total_;
+  size_t done_ = 0;
+  Clock::time_point start_;
+};
+
+class Runner {
+ public:
+  Runner(const ExperimentPlan& plan, const PluginRegistry& registry, const RunOptions& options)
+      : plan_(plan), exp_(plan.experiment), registry_(registry), options_(options),
+        jsonl_(options.out_dir + "/results.jsonl"),
+        progress_(options.tty, 0) {}
+
+  nlohmann::json run() {
+    start_header();
+    ensure_model();
+    std::unique_ptr<Tokenizer> tokenizer;
+    if (!plan_.tokenizer_path.empty())
+      tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(plan_.tokenizer_path, plan_.config.vocab_size));
+    set_up_pipelines();
+    if (plan_.quality_skipped.empty() && !stopped()) run_quality(*tokenizer);
+    for (const WorkloadPoint& point : points()) {
+      if (stopped()) break;
+      run_point(point, make_prompts(point, tokenizer.get()));
+    }
+    progress_.finish();
+    finish();
+    return results_;
+  }
+
+ private:
+  bool stopped() const { return options_.interrupted && options_.interrupted->load(); }
+
+  std::vector<WorkloadPoint> points() const {
+    std::vector<WorkloadPoint> out;
+    const WorkloadSpec& w = exp_.workload;
+    for (int32_t p : w.prompt_tokens)
+      for (int32_t g : w.generate_tokens)
+        for (int32_t b : w.batch) out.push_back({p, g, b});
+    return out;
+  }
+
+  void start_header() {
+    nlohmann::json env = environment_json();
+    env["plugins"] = nlohmann::json::array();
+    for (const auto& p : registry_.plugins())
+      env["plugins"].push_back({{"name", p->descriptor->name}, {"version", p->descriptor->version},
+                                {"path", p->path.string()}, {"sha256", p->sha256},
+                                {"abi", {{"major", p->descriptor->abi_major}, {"minor", p->descriptor->abi_minor}}}});
+    const accelab_model_config& c = plan_.config;
+    const MeasureSpec& m = exp_.measure;
+    nlohmann::json pipelines = nlohmann::json::array();
+    for (size_t i = 0; i < exp_.pipelines.size(); ++i)
+      pipelines.push_back({{"name", exp_.pipelines[i].name}, {"pipeline", exp_.pipelines[i].text},
+                           {"resolved", resolved_pipeline_text(plan_.plans[i])},
+                           {"baseline", i == exp_.baseline}});
+    results_ = {
+        {"schema_version", 1},
+        {"tool", {{"name", "accelab"}, {"version", ACCELAB_VERSION}}},
+        {"experiment", {{"name", exp_.name}, {"description", exp_.description}, {"file", exp_.file},
+                        {"sha256", exp_.sha256}, {"seed", exp_.seed}, {"text", exp_.text}}},
+        {"started_at", utc_now()},
+        {"finished_at", nullptr},
+        {"complete", false},
+        {"environment", env},
+        {"model", {{"source", plan_.model_path}, {"synthetic", plan_.synthetic},
+                   {"synth", plan_.synthetic ? nlohmann::json(exp_.model.synth) : nlohmann::json(nullptr)},
+                   {"synth_seed", plan_.synthetic ? nlohmann::json(exp_.model.synth_seed) : nlohmann::json(nullptr)},
+                   {"config", {{"dim", c.dim}, {"hidden_dim", c.hidden_dim}, {"n_layers", c.n_layers},
+                               {"n_heads", c.n_heads}, {"n_kv_heads", c.n_kv_heads},
+                               {"vocab_size", c.vocab_size}, {"seq_len", c.seq_len}}},
+                   {"tokenizer", plan_.tokenizer_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(plan_.tokenizer_path)}}},
+        {"measure", {{"warmup", m.warmup},
+                     {"repetitions", m.auto_repetitions ? nlohmann::json("auto") : nlohmann::json(m.repetitions)},
+                     {"min_time_s", m.min_time_s},
+                     {"target_ci", m.auto_repetitions ? nlohmann::json(m.target_ci) : nlohmann::json(nullptr)},
+                     {"max_time_s", m.max_time_s}, {"max_repetitions", m.max_repetitions},
+                     {"quality", m.quality},
+                     {"eval_text", plan_.eval_text_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(plan_.eval_text_path)},
+                     {"stories", m.stories},
+                     {"prompt_text", plan_.prompt_text_path.empty() ? nlohmann::json("random") : nlohmann::json(plan_.prompt_text_path)}}},
+        {"pipelines", pipelines},
+        {"quality_skipped", plan_.quality_skipped.empty() ? nlohmann::json(nullptr) : nlohmann::json(plan_.quality_skipped)},
+        {"rows", nlohmann::json::array()}};
+    nlohmann::json start = results_;
+    start.erase("rows");
+    start.erase("finished_at");
+    start.erase("complete");
+    start["type"] = "start";
+    jsonl_.write(start);
+  }
+
+  void ensure_model() {
+    if (!plan_.synthetic || fs::exists(plan_.model_path)) return;
+    fs::create_directories(fs::path(plan_.model_path).parent_path());
+    progress_.note(fmt::format("synthesizing {} (seed {}) into {} (once; cached)", exp_.model.synth,
+                               exp_.model.synth_seed, plan_.model_path));
+    write_synthetic_llama2c(plan_.config, exp_.model.synth_seed, plan_.model_path);
+  }
+
+  accelab_limits limits() const {
+    const WorkloadSpec& w = exp_.workload;
+    int32_t max_p = *std::max_element(w.prompt_tokens.begin(), w.prompt_tokens.end());
+    int32_t max_g = *std::max_element(w.generate_tokens.begin(), w.generate_tokens.end());
+    int32_t max_b = *std::max_element(w.batch.begin(), w.batch.end());
+    accelab_limits l{};
+    l.struct_size = sizeof l;
+    l.max_rows = std::max(std::min(max_p, 512), max_b);
+    l.max_sequences = max_b;
+    l.max_positions = max_p + max_g;
+    if (plan_.quality_skipped.empty()) {
+      l.max_positions = plan_.config.seq_len;
+      l.max_rows = std::max(l.max_rows, std::min(plan_.config.seq_len, 512));
+    }
+    l.max_positions = std::min(l.max_positions, plan_.config.seq_len);
+    return l;
+  }
+
+  void set_up_pipelines() {
+    accelab_limits l = limits();
+    pipes_.resize(exp_.pipelines.size());
+    for (size_t i = 0; i < pipes_.size(); ++i) {
+      const PipelineSpec& spec = exp_.pipelines[i];
+      progress_.note(fmt::format("preparing pipeline '{}': {}", spec.name, spec.text));
+      try {
+        pipes_[i].engine = std::make_unique<Engine>(plan_.plans[i], load_llama2c(plan_.model_path), l);
+        pipes_[i].engine->model().touch();
+        pipes_[i].weight_bytes = pipes_[i].engine->model().weight_bytes();
+      } catch (const Error& e) {
+        pipes_[i].engine.reset();
+        pipes_[i].error = e.what();
+        progress_.note(fmt::format("pipeline '{}' FAILED: {}", spec.name, e.what()));
+        jsonl_.write({{"type", "failure"}, {"name", spec.name}, {"pipeline", spec.text},
+                      {"workload", nullptr}, {"error", e.what()}});
+      }
+    }
+  }
+
+  void run_quality(const Tokenizer& tokenizer) {
+    std::vector<std::string> stories =
+        split_stories(read_text_file(plan_.eval_text_path), exp_.measure.stories);
+    std::vector<Engine*> engines;
+    for (auto& p : pipes_) engines.push_back(p.engine.get());
+    if (engines[exp_.baseline] == nullptr) {
+      quality_skipped_ = "the baseline pipeline failed";
+      return;
+    }
+    Progress qp(options_.tty, stories.size());
+    auto q = measure_quality(
+        engines, exp_.baseline, tokenizer, stories,
+        [&](int32_t done, int32_t total) { qp.step(fmt::format("quality: story {}/{}", done, total)); },
+        [&] { return stopped(); });
+    qp.finish();
+    for (size_t i = 0; i < pipes_.size(); ++i) {
+      pipes_[i].quality = q[i];
+      if (q[i])
+        jsonl_.write({{"type", "quality"}, {"name", exp_.pipelines[i].name},
+                      {"pipeline", exp_.pipelines[i].text}, {"quality", to_json(*q[i])}});
+    }
+  }
+
+  std::vector<std::vector<int32_t>> make_prompts(const WorkloadPoint& pt, const Tokenizer* tokenizer) {
+    std::vector<std::vector<int32_t>> prompts(static_cast<size_t>(pt.batch));
+    const int32_t vocab = plan_.config.vocab_size;
+    if (!plan_.prompt_text_path.empty() && tokenizer != nullptr) {
+      // Consecutive stories as one token stream; sequence b takes the b-th slice of it.
+      if (prompt_stream_.empty()) {
+        std::vector<std::string> stories = split_stories(read_text_file(plan_.prompt_text_path), 0);
+        for (const auto& s : stories) {
+          auto t = tokenizer->encode(s, true, false);
+          prompt_stream_.insert(prompt_stream_.end(), t.begin(), t.end());
+          if (prompt_stream_.size() > 1u << 20) break;
+        }
+      }
+      size_t need = static_cast<size_t>(pt.prompt) * static_cast<size_t>(pt.batch);
+      if (prompt_stream_.size() >= need) {
+        for (int32_t b = 0; b < pt.batch; ++b) {
+          auto from = prompt_stream_.begin() + static_cast<long>(b) * pt.prompt;
+          prompts[static_cast<size_t>(b)].assign(from, from + pt.prompt);
+          prompts[static_cast<size_t>(b)][0] = tokenizer->bos_id();
+        }
+        return prompts;
+      }
+    }
+    std::mt19937_64 rng(exp_.seed);
+    for (auto& p : prompts) {
+      p.push_back(1);
+      while (static_cast<int32_t>(p.size()) < pt.prompt)
+        p.push_back(3 + static_cast<int32_t>(rng() % static_cast<uint64_t>(std::max(1, vocab - 3))));
+    }
+    return prompts;
+  }
+
+  Sample measure(Engine& e, const std::vector<std::vector<int32_t>>& prompts, int32_t generate) {
+    const auto batch = static_cast<int32_t>(prompts.size());
+    const auto prompt = static_cast<int32_t>(prompts[0].size());
+    const size_t vocab = static_cast<size_t>(e.config().vocab_size);
+    logits_.resize(static_cast<size_t>(batch) * vocab);
+    std::vector<int32_t> next(static_cast<size_t>(batch)), positions(next.size()), seqs(next.size());
+    std::vector<int32_t> produced;
+    std::vector<double> latencies;
+    reset_peak_rss();
+
+    auto t0 = Clock::now();
+    for (int32_t b = 0; b < batch; ++b)
+      e.run_sequence(prompts[static_cast<size_t>(b)], 0, b, false, logits_.data() + static_cast<size_t>(b) * vocab);
+    for (int32_t b = 0; b < batch; ++b)
+      next[static_cast<size_t>(b)] = argmax(std::span<const float>(logits_.data() + static_cast<size_t>(b) * vocab, vocab));
+    double prefill_s = seconds_since(t0);
+    produced.insert(produced.end(), next.begin(), next.end());
+
+    double decode_s = 0;
+    for (int32_t step = 0; step < generate; ++step) {
+      for (int32_t b = 0; b < batch; ++b) {
+        positions[static_cast<size_t>(b)] = prompt + step;
+        seqs[static_cast<size_t>(b)] = b;
+      }
+      accelab_batch bt{};
+      bt.struct_size = sizeof bt;
+      bt.n_rows = batch;
+      bt.tokens = next.data();
+      bt.positions = positions.data();
+      bt.seq_ids = seqs.data();
+      bt.n_logits = batch;
+      bt.logits = logits_.data();
+      auto s = Clock::now();
+      e.execute(bt);
+      for (int32_t b = 0; b < batch; ++b)
+        next[static_cast<size_t>(b)] = argmax(std::span<const float>(logits_.data() + static_cast<size_t>(b) * vocab, vocab));
+      double dt = seconds_since(s);
+      decode_s += dt;
+      latencies.push_back(dt * 1000.0);
+      produced.insert(produced.end(), next.begin(), next.end());
+    }
+    Sample out;
+    out.pp = static_cast<double>(batch) * prompt / prefill_s;
+    out.ttft_ms = prefill_s * 1000.0;
+    if (generate > 0) {
+      out.tg = static_cast<double>(batch) * generate / decode_s;
+      out.p50 = stats::percentile(latencies, 50);
+      out.p90 = stats::percentile(latencies, 90);
+      out.p99 = stats::percentile(latencies, 99);
+    }
+    out.peak_rss = peak_rss_bytes();
+    out.seconds = prefill_s + decode_s;
+    out.tokens_sha256 = sha256_hex(std::span(reinterpret_cast<const uint8_t*>(produced.data()),
+                                             produced.size() * sizeof(int32_t)));
+    return out;
+  }
+
+  struct PointState {
+    std::vector<Sample> samples;
+    std::set<std::string> hashes;
+    double measured_s = 0;
+    std::string error;
+  };
+
+  bool keep_repeating(const std::vector<PointState>& st, int32_t done, double elapsed, bool has_tg) const {
+    const MeasureSpec& m = exp_.measure;
+    if (done < m.repetitions) return true;
+    if (!m.auto_repetitions && m.min_time_s <= 0) return false;
+    if (done >= m.max_repetitions || elapsed >= m.max_time_s) return false;
+    for (size_t i = 0; i < st.size(); ++i) {
+      if (!pipes_[i].engine || !st[i].error.empty()) continue;
+      if (st[i].measured_s < m.min_time_s) return true;
+      if (m.auto_repetitions) {
+        std::vector<double> xs;
+        for (const auto& s : st[i].samples) xs.push_back(has_tg ? s.tg : s.pp);
+        auto summary = stats::summarize(xs, exp_.seed);
+        if (stats::relative_ci_half_width(summary) > m.target_ci) return true;
+      }
+    }
+    return false;
+  }
+
+  void run_point(const WorkloadPoint& pt, const std::vector<std::vector<int32_t>>& prompts) {
+    const MeasureSpec& m = exp_.measure;
+    std::vector<PointState> st(pipes_.size());
+    size_t live = 0;
+    for (const auto& p : pipes_) live += p.engine ? 1 : 0;
+    progress_.add_total(live * static_cast<size_t>(m.warmup + m.repetitions));
+    auto start = Clock::now();
+    int32_t done = 0;
+    for (int32_t round = -m.warmup;; ++round) {
+      if (round >= 0 && round >= m.repetitions) progress_.add_total(live);
+      for (size_t i = 0; i < pipes_.size(); ++i) {
+        if (!pipes_[i].engine || !st[i].error.empty()) continue;
+        if (stopped()) return;
+        const PipelineSpec& spec = exp_.pipelines[i];
+        Sample s;
+        try {
+          s = measure(*pipes_[i].engine, prompts, pt.generate);
+        } catch (const Error& e) {
+          st[i].error = e.what();
+          progress_.note(fmt::format("pipeline '{}' FAILED at {}: {}", spec.name, pt.label(), e.what()));
+          jsonl_.write({{"type", "failure"}, {"name", spec.name}, {"pipeline", spec.text},
+                        {"workload", pt.json()}, {"error", e.what()}});
+          continue;
+        }
+        jsonl_.write({{"type", "sample"}, {"name", spec.name}, {"pipeline", spec.text},
+                      {"workload", pt.json()}, {"repetition", round}, {"warmup", round < 0},
+                      {"pp_tokens_per_s", s.pp},
+                      {"tg_tokens_per_s", pt.generate > 0 ? nlohmann::json(s.tg) : nlohmann::json(nullptr)},
+                      {"ttft_ms", s.ttft_ms},
+                      {"tg_latency_ms_p50", pt.generate > 0 ? nlohmann::json(s.p50) : nlohmann::json(nullptr)},
+                      {"tg_latency_ms_p90", pt.generate > 0 ? nlohmann::json(s.p90) : nlohmann::json(nullptr)},
+                      {"tg_latency_ms_p99", pt.generate > 0 ? nlohmann::json(s.p99) : nlohmann::json(nullptr)},
+                      {"peak_rss_bytes", s.peak_rss}, {"tokens_sha256", s.tokens_sha256}});
+        st[i].hashes.insert(s.tokens_sha256);
+        if (round >= 0) {
+          st[i].samples.push_back(s);
+          st[i].measured_s += s.seconds;
+        }
+        progress_.step(fmt::format("{} {} {} {}/{}: pp {:.1f} t/s{}", spec.name, pt.label(),
+                                   round < 0 ? "warm-up" : "rep", round < 0 ? round + m.warmup + 1 : round + 1,
+                                   round < 0 ? m.warmup : m.repetitions, s.pp,
+                                   pt.generate > 0 ? fmt::format(", tg {:.1f} t/s", s.tg) : ""));
+      }
+      if (round < 0) continue;
+      done = round + 1;
+      if (!keep_repeating(st, done, seconds_since(start), pt.generate > 0)) break;
+    }
+    emit_rows(pt, st);
+  }
+
+  nlohmann::json summary(const std::vector<PointState>& st, size_t i, double Sample::*field) const {
+    std::vector<double> xs;
+    for (const auto& s : st[i].samples) xs.push_back(s.*field);
+    return stats::to_json(stats::summarize(xs, exp_.seed));
+  }
+
+  void emit_rows(const WorkloadPoint& pt, const std::vector<PointState>& st) {
+    const size_t base = exp_.baseline;
+    const bool base_ok = pipes_[base].engine && st[base].error.empty() && !st[base].samples.empty();
+    for (size_t i = 0; i < pipes_.size(); ++i) {
+      const PipelineSpec& spec = exp_.pipelines[i];
+      const PointState& s = st[i];
+      std::string error = pipes_[i].engine ? s.error : pipes_[i].error;
+      bool ok = error.empty() && !s.samples.empty();
+      if (error.empty() && s.samples.empty()) error = "no repetition was measured (interrupted)";
+      nlohmann::json row = {{"name", spec.name}, {"pipeline", spec.text}, {"baseline", i == base},
+                            {"workload", pt.json()}, {"status", ok ? "ok" : "failed"},
+                            {"error", ok ? nlohmann::json(nullptr) : nlohmann::json(error)},
+                            {"repetitions", s.samples.size()}, {"warmup", exp_.measure.warmup},
+                            {"deterministic", s.hashes.size() <= 1}};
+      if (ok) {
+        bool tg = pt.generate > 0;
+        uint64_t peak = 0;
+        for (const auto& x : s.samples) peak = std::max(peak, x.peak_rss);
+        row["metrics"] = {{"pp_tokens_per_s", summary(st, i, &Sample::pp)},
+                          {"tg_tokens_per_s", tg ? summary(st, i, &Sample::tg) : nlohmann::json(nullptr)},
+                          {"ttft_ms", summary(st, i, &Sample::ttft_ms)},
+                          {"tg_latency_ms_p50", tg ? summary(st, i, &Sample::p50) : nlohmann::json(nullptr)},
+                          {"tg_latency_ms_p90", tg ? summary(st, i, &Sample::p90) : nlohmann::json(nullptr)},
+                          {"tg_latency_ms_p99", tg ? summary(st, i, &Sample::p99) : nlohmann::json(nullptr)},
+                          {"peak_rss_bytes", peak},
+                          {"weight_bytes", pipes_[i].weight_bytes}};
+        if (base_ok) {
+          // Ratios of repetitions measured in the same round, so drift cancels.
+          size_t n = std::min(s.samples.size(), st[base].samples.size());
+          std::vector<double> pp, tgr;
+          for (size_t r = 0; r < n; ++r) {
+            pp.push_back(s.samples[r].pp / st[base].samples[r].pp);
+            if (tg) tgr.push_back(s.samples[r].tg / st[base].samples[r].tg);
+          }
+          row["speedup_vs_baseline"] = {
+              {"pp", stats::to_json(stats::summarize(pp, exp_.seed))},
+              {"tg", tg ? stats::to_json(stats::summarize(tgr, exp_.seed)) : nlohmann::json(nullptr)}};
+        } else {
+          row["speedup_vs_baseline"] = nullptr;
+        }
+      } else {
+        row["metrics"] = nullptr;
+        row["speedup_vs_baseline"] = nullptr;
+      }
+      std::string skipped = !plan_.quality_skipped.empty() ? plan_.quality_skipped : quality_skipped_;
+      if (pipes_[i].quality) {
+        row["quality"] = to_json(*pipes_[i].quality);
+        row["quality_skipped"] = nullptr;
+      } else {
+        row["quality"] = nullptr;
+        row["quality_skipped"] = !skipped.empty() ? skipped
+                                 : !pipes_[i].error.empty() ? "the pipeline failed"
+                                                            : "interrupted before quality was measured";
+      }
+      jsonl_.write({{"type", "row"}, {"row", row}});
+      results_["rows"].push_back(std::move(row));
+    }
+  }
+
+  void finish() {
+    bool complete = !stopped();
+    results_["complete"] = complete;
+    results_["finished_at"] = utc_now();
+    if (!quality_skipped_.empty()) results_["quality_skipped"] = quality_skipped_;
+    for (size_t i = 0; i < pipes_.size(); ++i) {
+      auto& p = results_["pipelines"][i];
+      p["status"] = pipes_[i].engine ? "ok" : "failed";
+      p["error"] = pipes_[i].engine ? nlohmann::json(nullptr) : nlohmann::json(pipes_[i].error);
+      p["weight_bytes"] = pipes_[i].engine ? nlohmann::json(pipes_[i].weight_bytes) : nlohmann::json(nullptr);
+      p["quality"] = pipes_[i].quality ? to_json(*pipes_[i].quality) : nlohmann::json(nullptr);
+    }
+    jsonl_.write({{"type", "end"}, {"complete", complete}, {"finished_at", results_["finished_at"]}});
+  }
+
+  const ExperimentPlan& plan_;
+  const Experiment& exp_;
+  const PluginRegistry& registry_;
+  const RunOptions& options_;
+  JsonlWriter jsonl_;
+  Progress progress_;
+  nlohmann::json results_;
+  std::vector<PipelineState> pipes_;
+  std::vector<int32_t> prompt_stream_;
+  std::vector<float> logits_;
+  std::string quality_skipped_;
+};
+
+}  // namespace
+
+nlohmann::json run_experiment(const ExperimentPlan& plan, const PluginRegistry& registry,
+                              const RunOptions& options) {
+  fs::create_directories(options.out_dir);
+  return Runner(plan, registry, options).run();
+}
+
+}  // namespace accelab
