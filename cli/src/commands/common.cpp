@@ -72,12 +72,19 @@ std::unique_ptr<Model> load_model(const std::string& path) {
 }
 
 std::string data_dir() {
-  if (const char* env = std::getenv("ACCELAB_DATA"); env && *env) return env;
+  // Absolute, so that it means the same in an experiment file as on the command line.
+  auto absolute = [](const std::string& p) {
+    std::error_code ec;
+    auto a = std::filesystem::absolute(p, ec).lexically_normal().string();
+    if (a.size() > 1 && a.back() == '/') a.pop_back();
+    return ec ? p : a;
+  };
+  if (const char* env = std::getenv("ACCELAB_DATA"); env && *env) return absolute(env);
   std::error_code ec;
-  if (std::filesystem::is_directory("../shared/models", ec)) return "../shared";
+  if (std::filesystem::is_directory("../shared/models", ec)) return absolute("../shared");
   std::string beside_source = std::string(ACCELAB_SOURCE_DIR) + "/../shared";
-  if (std::filesystem::is_directory(beside_source + "/models", ec)) return beside_source;
-  return "../shared";
+  if (std::filesystem::is_directory(beside_source + "/models", ec)) return absolute(beside_source);
+  return absolute("../shared");
 }
 
 std::string read_text_file(const std::string& path) {

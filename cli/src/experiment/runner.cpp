@@ -64,8 +64,9 @@ struct PipelineState {
 class Progress {
  public:
   Progress(bool tty, size_t total) : tty_(tty), total_(total), start_(Clock::now()) {}
-  void step(const std::string& what) {
-    ++done_;
+  void step(const std::string& what) { step_to(done_ + 1, what); }
+  void step_to(size_t done, const std::string& what) {
+    done_ = done;
     double elapsed = seconds_since(start_);
     double eta = done_ > 0 ? elapsed / static_cast<double>(done_) * static_cast<double>(total_ > done_ ? total_ - done_ : 0) : 0;
     std::string line = fmt::format("[{:>6.1f}s] {} ({}/{}, ETA {:.0f}s)", elapsed, what, done_, total_, eta);
@@ -233,7 +234,12 @@ class Runner {
     Progress qp(options_.tty, stories.size());
     auto q = measure_quality(
         engines, exp_.baseline, tokenizer, stories,
-        [&](int32_t done, int32_t total) { qp.step(fmt::format("quality: story {}/{}", done, total)); },
+        [&](int32_t done, int32_t total) {
+          // A log (not a live line) gets about ten quality lines, not one per story.
+          int32_t every = std::max(1, total / 10);
+          if (options_.tty || done % every == 0 || done == total)
+            qp.step_to(static_cast<size_t>(done), fmt::format("quality: story {}/{}", done, total));
+        },
         [&] { return stopped(); });
     qp.finish();
     for (size_t i = 0; i < pipes_.size(); ++i) {

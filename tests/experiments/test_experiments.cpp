@@ -1,0 +1,290 @@
+// accelab run, end to end: documented examples run, results match the schema, a failing
+// pipeline is recorded while the others complete, a killed run leaves valid JSON lines.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string data_dir() {
+  const char* env = std::getenv("ACCELAB_DATA");
+  return env ? env : ACCELAB_SOURCE_DIR "/../shared";
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Result {
+  int exit_code = -1;
+  std::string output;
+};
+
+class ExperimentRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("accelab-exp-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    if (!fs::exists(data_dir() + "/models/stories260K.bin")) GTEST_SKIP() << "missing " << data_dir() << "/models/stories260K.bin";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string env_prefix() const {
+    return "env ACCELAB_DATA='" + data_dir() + "' ACCELAB_CACHE='" + (dir_ / "cache").string() + "' ";
+  }
+
+  Result run(const std::string& args) const {
+    std::string cmd = env_prefix() + "timeout -k 5 240 '" ACCELAB_EXE "' " + args + " 2>&1";
+    Result r;
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+    int status = pclose(p);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+  }
+
+  fs::path write(const std::string& name, const std::string& text) const {
+    fs::path p = dir_ / name;
+    std::ofstream(p) << text;
+    return p;
+  }
+
+  // Validates with Debian's python3-jsonschema when present; returns false with a reason if absent.
+  bool schema_valid(const fs::path& results, std::string& why) const {
+    if (std::system("/usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1") != 0) {
+      why = "python3-jsonschema not installed";
+      return true;
+    }
+    std::string cmd = "/usr/bin/python3 -c 'import json,sys,jsonschema; "
+                      "jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' '" +
+                      results.string() + "' '" ACCELAB_SOURCE_DIR "/reports/results.schema.json' 2>&1";
+    return std::system(cmd.c_str()) == 0;
+  }
+
+  fs::path dir_;
+};
+
+std::vector<std::string> readme_examples() {
+  std::string text = slurp(ACCELAB_SOURCE_DIR "/experiments/README.md");
+  std::vector<std::string> out;
+  std::regex block("```toml\n([\\s\\S]*?)```");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), block); it != std::sregex_iterator(); ++it)
+    out.push_back((*it)[1].str());
+  return out;
+}
+
+TEST_F(ExperimentRun, EveryReadmeExampleRuns) {
+  auto examples = readme_examples();
+  ASSERT_GE(examples.size(), 3u);
+  for (size_t i = 0; i < examples.size(); ++i) {
+    SCOPED_TRACE("example " + std::to_string(i + 1) + ":\n" + examples[i]);
+    fs::path file = write("example" + std::to_string(i) + ".toml", examples[i]);
+    fs::path out = dir_ / ("out" + std::to_string(i));
+    Result r = run("run '" + file.string() + "' --out '" + out.string() + "'");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto results = nlohmann::json::parse(slurp(out / "results.json"));
+    EXPECT_TRUE(results["complete"].get<bool>());
+    for (const auto& row : results["rows"]) EXPECT_EQ(row["status"], "ok") << row.dump();
+    std::string why;
+    EXPECT_TRUE(schema_valid(out / "results.json", why)) << "results.json does not match reports/results.schema.json";
+    EXPECT_TRUE(fs::exists(out / "results.md"));
+    EXPECT_TRUE(fs::exists(out / "results.csv"));
+  }
+}
+
+TEST_F(ExperimentRun, CommittedExperimentsPassDryRun) {
+  for (const auto& entry : fs::directory_iterator(ACCELAB_SOURCE_DIR "/experiments")) {
+    if (entry.path().extension() != ".toml") continue;
+    Result r = run("run '" + entry.path().string() + "' --dry-run");
+    EXPECT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.output;
+    EXPECT_NE(r.output.find("plan OK"), std::string::npos) << r.output;
+  }
+}
+
+TEST_F(ExperimentRun, ReferenceAgainstItselfHasZeroKldAndFullAgreement) {
+  fs::path out = dir_ / "out";
+  Result r = run("run '" ACCELAB_SOURCE_DIR "/experiments/reference-vs-reference.toml' --out '" + out.string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto results = nlohmann::json::parse(slurp(out / "results.json"));
+  ASSERT_EQ(results["rows"].size(), 2u);
+  for (const auto& row : results["rows"]) {
+    ASSERT_TRUE(row["quality"].is_object()) << row.dump();
+    EXPECT_EQ(row["quality"]["kld_mean"].get<double>(), 0.0);
+    EXPECT_EQ(row["quality"]["kld_max"].get<double>(), 0.0);
+    EXPECT_EQ(row["quality"]["top1_agreement"].get<double>(), 100.0);
+    EXPECT_TRUE(row["deterministic"].get<bool>());
+    // Perplexity of the same model through the same backend is identical.
+    EXPECT_EQ(row["quality"]["perplexity"], results["rows"][0]["quality"]["perplexity"]);
+  }
+  const auto& speedup = results["rows"][1]["speedup_vs_baseline"]["tg"];
+  EXPECT_GT(speedup["median"].get<double>(), 0.5);
+  EXPECT_LT(speedup["median"].get<double>(), 2.0);
+  EXPECT_NE(r.output.find("100.00"), std::string::npos) << "the table shows top-1 agreement:\n" << r.output;
+}
+
+TEST_F(ExperimentRun, FailingPipelinesAreRecordedAndOthersComplete) {
+  fs::path file = write("fail.toml", R"(
+[model]
+synth = "dim=32,hidden=64,layers=2,heads=4,kv-heads=2,vocab=64,seq=64"
+[workload]
+prompt_tokens = 8
+generate_tokens = 4
+[measure]
+warmup = 1
+repetitions = 3
+[[pipeline]]
+name = "good"
+stages = "cpu-ref"
+[[pipeline]]
+name = "breaks-mid-run"
+stages = "fails-in-execute"
+[[pipeline]]
+name = "good-again"
+stages = "hello,cpu-ref"
+)");
+  fs::path out = dir_ / "out";
+  Result r = run("run '" + file.string() + "' --out '" + out.string() +
+                 "' --plugin-path '" ACCELAB_EXPERIMENT_FIXTURE_DIR "'");
+  EXPECT_EQ(r.exit_code, 6) << r.output;
+  EXPECT_NE(r.output.find("injected failure in execute"), std::string::npos) << r.output;
+  auto results = nlohmann::json::parse(slurp(out / "results.json"));
+  ASSERT_EQ(results["rows"].size(), 3u);
+  EXPECT_EQ(results["rows"][0]["status"], "ok");
+  EXPECT_EQ(results["rows"][0]["repetitions"], 3);
+  EXPECT_EQ(results["rows"][1]["status"], "failed");
+  EXPECT_NE(results["rows"][1]["error"].get<std::string>().find("injected failure in execute"), std::string::npos);
+  EXPECT_EQ(results["rows"][2]["status"], "ok");
+  EXPECT_EQ(results["rows"][2]["repetitions"], 3);
+  std::string why;
+  EXPECT_TRUE(schema_valid(out / "results.json", why));
+  // The failure is in the line log too.
+  EXPECT_NE(slurp(out / "results.jsonl").find("\"type\":\"failure\""), std::string::npos);
+}
+
+TEST_F(ExperimentRun, KilledRunLeavesValidJsonLinesWithFinishedRows) {
+  // The first workload point is quick; the second runs long enough to be killed in the middle.
+  fs::path file = write("long.toml", R"(
+[model]
+synth = "dim=128,hidden=256,layers=4,heads=4,kv-heads=2,vocab=256,seq=512"
+[workload]
+prompt_tokens = [8, 448]
+generate_tokens = 64
+[measure]
+warmup = 0
+repetitions = 200
+quality = false
+[[pipeline]]
+name = "a"
+stages = "cpu-ref"
+[[pipeline]]
+name = "b"
+stages = "cpu-ref"
+)");
+  fs::path out = dir_ / "out";
+  fs::create_directories(out);
+  std::string cmd = "exec " + env_prefix() + "'" ACCELAB_EXE "' run '" + file.string() + "' --out '" +
+                    out.string() + "' >/dev/null 2>&1";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Wait for both rows of the first point, then kill without warning.
+  auto count_rows = [&] {
+    std::string text = slurp(out / "results.jsonl");
+    size_t n = 0;
+    for (size_t at = text.find("\"type\":\"row\""); at != std::string::npos; at = text.find("\"type\":\"row\"", at + 1)) ++n;
+    return n;
+  };
+  bool saw_row = false;
+  for (int i = 0; i < 600 && !saw_row; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    saw_row = count_rows() >= 2;
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(saw_row) << "no row was written within 60 s";
+  std::istringstream lines(slurp(out / "results.jsonl"));
+  std::string line;
+  int rows = 0, samples = 0;
+  while (std::getline(lines, line)) {
+    nlohmann::json j;
+    ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << "not JSON: " << line;
+    if (j["type"] == "row") {
+      ++rows;
+      EXPECT_EQ(j["row"]["status"], "ok");
+      EXPECT_EQ(j["row"]["workload"]["prompt_tokens"], 8);
+    }
+    if (j["type"] == "sample") ++samples;
+  }
+  EXPECT_EQ(rows, 2);
+  EXPECT_GE(samples, 400);
+  EXPECT_FALSE(fs::exists(out / "results.json")) << "killed before the end, so no final record";
+}
+
+TEST_F(ExperimentRun, InterruptedRunWritesFinishedRowsAndExits130) {
+  fs::path file = write("interrupt.toml", R"(
+[model]
+synth = "dim=64,hidden=128,layers=2,heads=4,kv-heads=2,vocab=256,seq=512"
+[workload]
+prompt_tokens = [8, 256]
+generate_tokens = 64
+[measure]
+warmup = 0
+repetitions = 200
+quality = false
+[[pipeline]]
+name = "a"
+stages = "cpu-ref"
+)");
+  fs::path out = dir_ / "out";
+  fs::create_directories(out);
+  std::string cmd = "exec " + env_prefix() + "'" ACCELAB_EXE "' run '" + file.string() + "' --out '" +
+                    out.string() + "' >/dev/null 2>&1";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  bool saw_row = false;
+  for (int i = 0; i < 600 && !saw_row; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    saw_row = slurp(out / "results.jsonl").find("\"type\":\"row\"") != std::string::npos;
+  }
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(saw_row);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  auto results = nlohmann::json::parse(slurp(out / "results.json"));
+  EXPECT_FALSE(results["complete"].get<bool>());
+  ASSERT_GE(results["rows"].size(), 1u);
+  EXPECT_EQ(results["rows"][0]["status"], "ok");
+  EXPECT_NE(slurp(out / "results.jsonl").find("\"type\":\"end\""), std::string::npos);
+}
+
+}  // namespace
