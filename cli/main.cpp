@@ -6,6 +6,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "commands/commands.hpp"
@@ -27,7 +28,20 @@ constexpr Command kCommands[] = {
     {"inspect", accelab::cmd_inspect, "show a model's shape and storage"},
     {"plugins", accelab::cmd_plugins, "list plugins, strategies and parameters"},
     {"synth", accelab::cmd_synth, "write a synthetic model of a realistic shape"},
+    {"sysinfo", accelab::cmd_sysinfo, "show the CPU and measure its memory bandwidth and GEMM rate"},
 };
+
+// Errors quote user text (file names, TOML keys) that may hold newlines: keep them one line.
+std::string one_line(std::string_view message) {
+  std::string out;
+  for (char c : message) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (static_cast<unsigned char>(c) < 0x20 && c != '\t') out += '?';
+    else out += c;
+  }
+  return out;
+}
 
 void usage() {
   fmt::print("usage: accelab COMMAND [options]   (accelab COMMAND --help for details)\n\n"
@@ -58,7 +72,7 @@ int main(int argc, char** argv) {
                               "; commands: " + accelab::join(names));
   } catch (const accelab::Error& e) {
     std::fflush(stdout);
-    fmt::print(stderr, "accelab: error: {}\n", e.what());
+    fmt::print(stderr, "accelab: error: {}\n", one_line(e.what()));
     return e.exit_code();
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "accelab: error: out of memory\n");

@@ -48,7 +48,7 @@ class ExperimentRun : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   std::string env_prefix() const {
-    return "env ACCELAB_DATA='" + data_dir() + "' ACCELAB_CACHE='" + (dir_ / "cache").string() + "' ";
+    return "env ACCELAB_PROBE_SECONDS=0.2 ACCELAB_DATA='" + data_dir() + "' ACCELAB_CACHE='" + (dir_ / "cache").string() + "' ";
   }
 
   Result run(const std::string& args) const {

@@ -651,6 +651,14 @@ TEST(ExperimentValid, DataDirectoryIsExpandedInPaths) {
             fs::path(model).lexically_normal().string());
 }
 
+// The data directory means the same in an experiment file as on the command line: a relative
+// $ACCELAB_DATA is relative to the working directory, not to the experiment file.
+TEST(ExperimentValid, RelativeDataDirectoryIsRelativeToTheWorkingDirectory) {
+  ScopedEnv env("ACCELAB_DATA", "relative-data");
+  EXPECT_EQ(resolve_experiment_path("${ACCELAB_DATA}/models/m.bin", "/some/experiments"),
+            (fs::current_path() / "relative-data/models/m.bin").lexically_normal().string());
+}
+
 TEST(ExperimentValid, RelativePathsAreResolvedAgainstTheFilesDirectory) {
   TempDir dir;
   dir.write("models/m.bin", "fake");

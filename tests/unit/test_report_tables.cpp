@@ -50,6 +50,22 @@ json workload(int pp, int tg, int batch) {
   return {{"prompt_tokens", pp}, {"generate_tokens", tg}, {"batch", batch}};
 }
 
+// As the runner computes it, from probes of 20 GB/s and 150 GFLOP/s.
+json roofline(const json& work, uint64_t bytes, const std::vector<double>& pp,
+              const std::vector<double>& tg) {
+  const double bandwidth = 20e9, gemm = 150e9;
+  const double flops = static_cast<double>(bytes) / 2;  // as if f32: 2 flops per 4 bytes
+  const double batch = work["batch"].get<double>();
+  const double tg_roof = std::min(batch * bandwidth / static_cast<double>(bytes), gemm / flops);
+  return {{"bandwidth_bytes_per_s", bandwidth},
+          {"gemm_flops_per_s", gemm},
+          {"bytes_per_decode_step", bytes},
+          {"matmul_flops_per_token", static_cast<uint64_t>(flops)},
+          {"tg_roofline_tokens_per_s", tg_roof},
+          {"tg_fraction", stats::summarize(tg, 42).median / tg_roof},
+          {"pp_fraction", stats::summarize(pp, 42).median * flops / gemm}};
+}
+
 json measured_row(const std::string& name, const std::string& pipeline, bool baseline,
                   const json& work, const std::vector<double>& pp, const std::vector<double>& tg,
                   const std::vector<double>& base_pp, const std::vector<double>& base_tg) {
@@ -74,7 +90,8 @@ json measured_row(const std::string& name, const std::string& pipeline, bool bas
           {"speedup_vs_baseline",
            {{"pp", ratio_summary(pp, base_pp)}, {"tg", ratio_summary(tg, base_tg)}}},
           {"quality", baseline ? quality(5.1234, 0, 100) : quality(5.2345, 0.001234, 97.5)},
-          {"quality_skipped", nullptr}};
+          {"quality_skipped", nullptr},
+          {"roofline", roofline(work, baseline ? 60816028 : 15204007, pp, tg)}};
 }
 
 // Two pipelines at two workload points; int8 fails at the second and has no quality at the first.
@@ -107,9 +124,31 @@ json results_fixture() {
                  {"metrics", nullptr},
                  {"speedup_vs_baseline", nullptr},
                  {"quality", nullptr},
-                 {"quality_skipped", nullptr}};
+                 {"quality_skipped", nullptr},
+                 {"roofline", nullptr}};
 
+  const json probes = {
+      {"kernel_isa", "avx512"},
+      {"read_bandwidth",
+       {{"array_bytes", 60816000},
+        {"threads", 2},
+        {"bytes_per_s", 20e9},
+        {"median_bytes_per_s", 18.5e9},
+        {"passes", 12},
+        {"sweeps_per_pass", 2},
+        {"seconds", 1.52}}},
+      {"gemm",
+       {{"m", 512},
+        {"n", 2048},
+        {"k", 2048},
+        {"weight_type", "f32"},
+        {"threads", 2},
+        {"flops_per_s", 150e9},
+        {"median_flops_per_s", 141e9},
+        {"passes", 52},
+        {"seconds", 1.5}}}};
   json env = {
+      {"probes", probes},
       {"cpu",
        {{"model", "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz"},
         {"flags", {"avx2", "avx512f"}},
@@ -298,7 +337,11 @@ const std::vector<std::string> kCsvHeader = {"name",
                                              "kld_p99",
                                              "kld_max",
                                              "top1_agreement",
-                                             "deterministic"};
+                                             "deterministic",
+                                             "tg_fraction",
+                                             "pp_fraction",
+                                             "bandwidth_bytes_per_s",
+                                             "gemm_flops_per_s"};
 
 size_t column(const std::string& name) {
   return static_cast<size_t>(std::find(kCsvHeader.begin(), kCsvHeader.end(), name) -
@@ -318,7 +361,7 @@ TEST(ReportMarkdown, TitleEnvironmentAndOneLinePerRow) {
     if (!line.empty() && line[0] == '|') table.push_back(line);
   ASSERT_EQ(table.size(), 2u + 4u) << md;
   const size_t n = markdown_cells(table[0]).size();
-  EXPECT_EQ(n, 15u);
+  EXPECT_EQ(n, 17u);
   for (const std::string& line : table) EXPECT_EQ(markdown_cells(line).size(), n) << line;
   for (const std::string& cell : markdown_cells(table[1]))
     EXPECT_EQ(cell.find_first_not_of(" -:"), std::string::npos) << table[1];
@@ -329,6 +372,47 @@ TEST(ReportMarkdown, TitleEnvironmentAndOneLinePerRow) {
   EXPECT_NE(table[2].find("55.3 ± "), std::string::npos) << table[2];
   EXPECT_NE(table[3].find("1.93× ["), std::string::npos) << table[3];
   EXPECT_NE(table[2].find("baseline"), std::string::npos) << table[2];
+}
+
+TEST(ReportRoofline, PercentColumnsAndCsvFractions) {
+  json r = results_fixture();
+  r["rows"][0]["roofline"]["tg_fraction"] = 0.41234;
+  r["rows"][0]["roofline"]["pp_fraction"] = 0.05678;
+  r["rows"][2]["roofline"]["tg_fraction"] = nullptr;  // as when nothing was generated
+
+  std::vector<std::vector<std::string>> table;  // trimmed cells of the Markdown table lines
+  for (const std::string& line : lines_of(report::markdown_table(r))) {
+    if (line.empty() || line[0] != '|') continue;
+    std::vector<std::string> cells = markdown_cells(line);
+    for (std::string& c : cells) {
+      const size_t first = c.find_first_not_of(' ');
+      c = first == std::string::npos ? "" : c.substr(first, c.find_last_not_of(' ') - first + 1);
+    }
+    table.push_back(std::move(cells));
+  }
+  ASSERT_EQ(table.size(), 2u + 4u);
+  const auto col = [&](const std::string& name) {
+    const auto it = std::find(table[0].begin(), table[0].end(), name);
+    EXPECT_NE(it, table[0].end()) << name << " is not a column";
+    return static_cast<size_t>(it - table[0].begin());
+  };
+  EXPECT_EQ(table[2][col("roofline tg %")], "41.2");
+  EXPECT_EQ(table[2][col("pp % GEMM")], "5.7");
+  EXPECT_EQ(table[4][col("roofline tg %")], "-");
+  EXPECT_EQ(table[5][col("roofline tg %")], "");  // a failed row leaves its cells empty
+
+  const std::string console = report::console_table(r, false);
+  EXPECT_NE(console.find("roofline tg %"), std::string::npos) << console;
+  EXPECT_NE(console.find("pp % GEMM"), std::string::npos) << console;
+  EXPECT_NE(lines_of(console)[2].find(" 41.2 "), std::string::npos) << console;
+
+  const auto records = parse_csv(report::csv_table(r));
+  EXPECT_EQ(std::stod(records[1][column("tg_fraction")]), 0.41234);
+  EXPECT_EQ(std::stod(records[1][column("pp_fraction")]), 0.05678);
+  EXPECT_EQ(std::stod(records[1][column("bandwidth_bytes_per_s")]), 20e9);
+  EXPECT_EQ(std::stod(records[1][column("gemm_flops_per_s")]), 150e9);
+  EXPECT_EQ(records[3][column("tg_fraction")], "");
+  EXPECT_EQ(records[4][column("pp_fraction")], "");  // failed row: no roofline
 }
 
 TEST(ReportMarkdown, NotesGiveSkippedQualityFailuresAndOutliers) {

@@ -15,5 +15,6 @@ int cmd_generate(const Args& args);
 int cmd_perplexity(const Args& args);
 int cmd_synth(const Args& args);
 int cmd_run(const Args& args);
+int cmd_sysinfo(const Args& args);
 
 }  // namespace accelab

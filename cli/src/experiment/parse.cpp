@@ -114,6 +114,30 @@ class Reader {
   std::string file_;
 };
 
+std::string missing_file(const char* what, const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return fmt::format("{} '{}' is a directory", what, path);
+  if (fs::exists(path, ec)) return fmt::format("{} '{}' is not a regular file", what, path);
+  return fmt::format("{} '{}' does not exist", what, path);
+}
+
+// Whether the string value at `at` is written as "..." or '...' on one line with exactly the
+// characters of `value` (no escapes), so that offsets in the value are columns in the file.
+bool plain_one_line_string(const std::string& file_text, const SourcePos& at, const std::string& value) {
+  size_t line_start = 0;
+  for (uint32_t l = 1; l < at.line && line_start != std::string::npos; ++l) {
+    line_start = file_text.find('\n', line_start);
+    if (line_start != std::string::npos) ++line_start;
+  }
+  if (line_start == std::string::npos) return false;
+  size_t start = line_start + at.column - 1;
+  if (start + value.size() + 2 > file_text.size()) return false;
+  char q = file_text[start];
+  if (q != '"' && q != '\'') return false;
+  if (file_text.compare(start + 1, value.size(), value) != 0) return false;
+  return file_text[start + 1 + value.size()] == q && (value.size() > 0 || file_text[start + 2] != q);
+}
+
 void read_experiment_section(const Reader& r, const toml::table& t, Experiment& e) {
   r.check_keys(t, "[experiment]", {"name", "seed", "description"});
   if (const auto* n = t.get("name")) e.name = r.string(*n, "[experiment] name");
@@ -137,7 +161,7 @@ void read_model(const Reader& r, const toml::table& t, const std::string& base, 
     throw ExperimentError(m.pos, "[model] needs exactly one of 'path' (a checkpoint) or 'synth' (a synthetic shape)");
   if (path) {
     m.path = resolve_experiment_path(r.string(*path, "[model] path"), base);
-    if (!fs::is_regular_file(m.path)) r.fail(*path, fmt::format("model file '{}' does not exist", m.path));
+    if (!fs::is_regular_file(m.path)) r.fail(*path, missing_file("model file", m.path));
     if (t.get("seed")) r.fail(*t.get("seed"), "[model] seed applies only to synthetic models ('synth')");
   } else {
     m.synth = r.string(*synth, "[model] synth");
@@ -150,7 +174,7 @@ void read_model(const Reader& r, const toml::table& t, const std::string& base, 
   }
   if (const auto* n = t.get("tokenizer")) {
     m.tokenizer = resolve_experiment_path(r.string(*n, "[model] tokenizer"), base);
-    if (!fs::is_regular_file(m.tokenizer)) r.fail(*n, fmt::format("tokenizer file '{}' does not exist", m.tokenizer));
+    if (!fs::is_regular_file(m.tokenizer)) r.fail(*n, missing_file("tokenizer file", m.tokenizer));
   }
 }
 
@@ -167,7 +191,7 @@ void read_workload(const Reader& r, const toml::table& t, const std::string& bas
       w.prompt_text = v;
     } else {
       w.prompt_text = resolve_experiment_path(v, base);
-      if (!fs::is_regular_file(w.prompt_text)) r.fail(*n, fmt::format("prompt text file '{}' does not exist (or use \"random\")", w.prompt_text));
+      if (!fs::is_regular_file(w.prompt_text)) r.fail(*n, missing_file("prompt text file", w.prompt_text) + " (or use \"random\")");
     }
   }
 }
@@ -196,7 +220,7 @@ void read_measure(const Reader& r, const toml::table& t, const std::string& base
   if (const auto* n = t.get("stories")) m.stories = static_cast<int32_t>(r.integer(*n, "[measure] stories", 1, 1000000));
   if (const auto* n = t.get("eval_text")) {
     m.eval_text = resolve_experiment_path(r.string(*n, "[measure] eval_text"), base);
-    if (!fs::is_regular_file(m.eval_text)) r.fail(*n, fmt::format("evaluation text '{}' does not exist", m.eval_text));
+    if (!fs::is_regular_file(m.eval_text)) r.fail(*n, missing_file("evaluation text", m.eval_text));
   }
 }
 
@@ -219,22 +243,25 @@ void read_pipeline(const Reader& r, const toml::table& t, Experiment& e) {
   if (stages) {
     std::string text = r.string(*stages, fmt::format("pipeline '{}' stages", p.name));
     SourcePos at = r.pos(*stages);
+    // Columns inside the string are exact only for a one-line string written without escapes;
+    // otherwise positions point at the string's start.
+    const bool exact = plain_one_line_string(e.text, at, text);
+    auto inside = [&](size_t offset) {
+      SourcePos where = at;
+      if (exact) where.column += 1 + static_cast<uint32_t>(offset);
+      return where;
+    };
     try {
       p.stages = parse_pipeline_text(text);
     } catch (const PipelineSyntaxError& err) {
       // Point into the string: one column for the opening quote, then the offset.
-      SourcePos where = at;
-      where.column += 1 + static_cast<uint32_t>(err.offset());
+      SourcePos where = inside(err.offset());
       std::string msg = err.what();
       size_t colon = msg.find(": column ");
       if (colon != std::string::npos) msg = msg.substr(msg.find(": ", colon + 2) + 2);
       throw ExperimentError(where, fmt::format("pipeline '{}': {}", p.name, msg));
     }
-    for (const auto& s : p.stages) {
-      SourcePos sp = at;
-      sp.column += 1 + static_cast<uint32_t>(s.column);
-      p.stage_pos.push_back(sp);
-    }
+    for (const auto& s : p.stages) p.stage_pos.push_back(inside(s.column));
   } else {
     const toml::array* arr = stage->as_array();
     if (arr == nullptr || !arr->is_array_of_tables() || arr->empty())
@@ -253,10 +280,17 @@ void read_pipeline(const Reader& r, const toml::table& t, Experiment& e) {
       } catch (const PipelineSyntaxError& err) {
         r.fail(*use, fmt::format("'use' = '{}' is not a strategy name", s.name));
       }
-      for (auto&& [k, v] : st) {
-        if (k.str() == "use") continue;
-        s.params.push_back({std::string(k.str()), r.param_text(v, fmt::format("parameter '{}'", k.str()))});
-      }
+      // toml++ tables are sorted by key; the file's order is what the user wrote.
+      std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+      for (auto&& [k, v] : st)
+        if (k.str() != "use") entries.emplace_back(&k, &v);
+      std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+        const auto& pa = a.first->source().begin;
+        const auto& pb = b.first->source().begin;
+        return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
+      });
+      for (const auto& [k, v] : entries)
+        s.params.push_back({std::string(k->str()), r.param_text(*v, fmt::format("parameter '{}'", k->str()))});
       p.stage_pos.push_back(r.pos(st));
       p.stages.push_back(std::move(s));
     }

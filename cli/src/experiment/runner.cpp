@@ -7,11 +7,14 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <set>
 
 #include "commands/common.hpp"
 #include "env/environment.hpp"
+#include "env/probes.hpp"
+#include "env/roofline.hpp"
 #include "env/resources.hpp"
 #include "experiment/jsonl_writer.hpp"
 #include "experiment/quality.hpp"
@@ -59,7 +62,12 @@ struct PipelineState {
   std::string error;  // non-empty: could not be set up
   std::optional<Quality> quality;
   uint64_t weight_bytes = 0;
+  DecodeCost step_cost;  // what one decode step reads and computes, for the roofline
 };
+
+// Seconds per machine probe unless $ACCELAB_PROBE_SECONDS says otherwise: long enough for a
+// best pass that means something, short next to any real experiment.
+constexpr double kProbeSeconds = 1.5;
 
 class Progress {
  public:
@@ -92,10 +100,11 @@ class Progress {
 
 class Runner {
  public:
-  Runner(const ExperimentPlan& plan, const PluginRegistry& registry, const RunOptions& options)
+  Runner(const ExperimentPlan& plan, const PluginRegistry& registry, const RunOptions& options,
+         double probe_seconds)
       : plan_(plan), exp_(plan.experiment), registry_(registry), options_(options),
         jsonl_(options.out_dir + "/results.jsonl"),
-        progress_(options.tty, 0) {}
+        progress_(options.tty, 0), probe_seconds_(probe_seconds) {}
 
   nlohmann::json run() {
     start_header();
@@ -104,6 +113,9 @@ class Runner {
     if (!plan_.tokenizer_path.empty())
       tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(plan_.tokenizer_path, plan_.config.vocab_size));
     set_up_pipelines();
+    // The probes belong in the start line, so it waits for them; set-up failures follow it.
+    probe_machine(probe_seconds_);
+    write_start_line();
     if (plan_.quality_skipped.empty() && !stopped()) run_quality(*tokenizer);
     for (const WorkloadPoint& point : points()) {
       if (stopped()) break;
@@ -127,6 +139,7 @@ class Runner {
   }
 
   void start_header() {
+    for (const Plan& p : plan_.plans) resolved_.push_back(resolved_pipeline_text(p));
     nlohmann::json env = environment_json();
     env["plugins"] = nlohmann::json::array();
     for (const auto& p : registry_.plugins())
@@ -137,9 +150,8 @@ class Runner {
     const MeasureSpec& m = exp_.measure;
     nlohmann::json pipelines = nlohmann::json::array();
     for (size_t i = 0; i < exp_.pipelines.size(); ++i)
-      pipelines.push_back({{"name", exp_.pipelines[i].name}, {"pipeline", exp_.pipelines[i].text},
-                           {"resolved", resolved_pipeline_text(plan_.plans[i])},
-                           {"baseline", i == exp_.baseline}});
+      pipelines.push_back({{"name", exp_.pipelines[i].name}, {"pipeline", resolved_[i]},
+                           {"written", exp_.pipelines[i].text}, {"baseline", i == exp_.baseline}});
     results_ = {
         {"schema_version", 1},
         {"tool", {{"name", "accelab"}, {"version", ACCELAB_VERSION}}},
@@ -168,12 +180,46 @@ class Runner {
         {"pipelines", pipelines},
         {"quality_skipped", plan_.quality_skipped.empty() ? nlohmann::json(nullptr) : nlohmann::json(plan_.quality_skipped)},
         {"rows", nlohmann::json::array()}};
+  }
+
+  void write_start_line() {
     nlohmann::json start = results_;
     start.erase("rows");
     start.erase("finished_at");
     start.erase("complete");
     start["type"] = "start";
     jsonl_.write(start);
+    for (size_t i = 0; i < pipes_.size(); ++i)
+      if (!pipes_[i].error.empty())
+        jsonl_.write({{"type", "failure"}, {"name", exp_.pipelines[i].name}, {"pipeline", resolved_[i]},
+                      {"workload", nullptr}, {"error", pipes_[i].error}});
+  }
+
+  // Measured after the weights are loaded and touched, over an array as large as the baseline's
+  // weights, so the bandwidth is that of the memory level the weights live in.
+  void probe_machine(double seconds) {
+    results_["environment"]["probes"] = nullptr;
+    if (stopped()) return;
+    uint64_t bytes = 0;  // the baseline's weights, else those of the first pipeline that loaded
+    if (pipes_[exp_.baseline].engine) {
+      bytes = pipes_[exp_.baseline].weight_bytes;
+    } else {
+      for (const auto& p : pipes_)
+        if (p.engine) {
+          bytes = p.weight_bytes;
+          break;
+        }
+    }
+    const int threads = read_cpu_info().logical_cores;
+    progress_.note(fmt::format("probing read bandwidth ({:.1f} MiB) and f32 GEMM rate, {} threads, {} s each",
+                               static_cast<double>(std::clamp(bytes, kMinProbeArrayBytes, kMaxProbeArrayBytes)) / (1 << 20),
+                               threads, seconds));
+    try {
+      probes_ = run_probes(bytes, threads, seconds);
+      results_["environment"]["probes"] = to_json(*probes_);
+    } catch (const std::exception& e) {
+      progress_.note(fmt::format("machine probes failed, rows get no roofline: {}", e.what()));
+    }
   }
 
   void ensure_model() {
@@ -212,12 +258,11 @@ class Runner {
         pipes_[i].engine = std::make_unique<Engine>(plan_.plans[i], load_llama2c(plan_.model_path), l);
         pipes_[i].engine->model().touch();
         pipes_[i].weight_bytes = pipes_[i].engine->model().weight_bytes();
+        pipes_[i].step_cost = decode_cost(pipes_[i].engine->model(), pipes_[i].engine->graph());
       } catch (const Error& e) {
         pipes_[i].engine.reset();
         pipes_[i].error = e.what();
         progress_.note(fmt::format("pipeline '{}' FAILED: {}", spec.name, e.what()));
-        jsonl_.write({{"type", "failure"}, {"name", spec.name}, {"pipeline", spec.text},
-                      {"workload", nullptr}, {"error", e.what()}});
       }
     }
   }
@@ -246,7 +291,7 @@ class Runner {
       pipes_[i].quality = q[i];
       if (q[i])
         jsonl_.write({{"type", "quality"}, {"name", exp_.pipelines[i].name},
-                      {"pipeline", exp_.pipelines[i].text}, {"quality", to_json(*q[i])}});
+                      {"pipeline", resolved_[i]}, {"quality", to_json(*q[i])}});
     }
   }
 
@@ -384,11 +429,11 @@ class Runner {
         } catch (const Error& e) {
           st[i].error = e.what();
           progress_.note(fmt::format("pipeline '{}' FAILED at {}: {}", spec.name, pt.label(), e.what()));
-          jsonl_.write({{"type", "failure"}, {"name", spec.name}, {"pipeline", spec.text},
+          jsonl_.write({{"type", "failure"}, {"name", spec.name}, {"pipeline", resolved_[i]},
                         {"workload", pt.json()}, {"error", e.what()}});
           continue;
         }
-        jsonl_.write({{"type", "sample"}, {"name", spec.name}, {"pipeline", spec.text},
+        jsonl_.write({{"type", "sample"}, {"name", spec.name}, {"pipeline", resolved_[i]},
                       {"workload", pt.json()}, {"repetition", round}, {"warmup", round < 0},
                       {"pp_tokens_per_s", s.pp},
                       {"tg_tokens_per_s", pt.generate > 0 ? nlohmann::json(s.tg) : nlohmann::json(nullptr)},
@@ -429,7 +474,8 @@ class Runner {
       std::string error = pipes_[i].engine ? s.error : pipes_[i].error;
       bool ok = error.empty() && !s.samples.empty();
       if (error.empty() && s.samples.empty()) error = "no repetition was measured (interrupted)";
-      nlohmann::json row = {{"name", spec.name}, {"pipeline", spec.text}, {"baseline", i == base},
+      nlohmann::json row = {{"name", spec.name}, {"pipeline", resolved_[i]}, {"written", spec.text},
+                            {"baseline", i == base},
                             {"workload", pt.json()}, {"status", ok ? "ok" : "failed"},
                             {"error", ok ? nlohmann::json(nullptr) : nlohmann::json(error)},
                             {"repetitions", s.samples.size()}, {"warmup", exp_.measure.warmup},
@@ -460,9 +506,11 @@ class Runner {
         } else {
           row["speedup_vs_baseline"] = nullptr;
         }
+        row["roofline"] = row_roofline(i, pt, row["metrics"]);
       } else {
         row["metrics"] = nullptr;
         row["speedup_vs_baseline"] = nullptr;
+        row["roofline"] = nullptr;
       }
       std::string skipped = !plan_.quality_skipped.empty() ? plan_.quality_skipped : quality_skipped_;
       if (pipes_[i].quality) {
@@ -477,6 +525,15 @@ class Runner {
       jsonl_.write({{"type", "row"}, {"row", row}});
       results_["rows"].push_back(std::move(row));
     }
+  }
+
+  nlohmann::json row_roofline(size_t i, const WorkloadPoint& pt, const nlohmann::json& metrics) const {
+    if (!probes_) return nullptr;
+    const nlohmann::json& tg = metrics.at("tg_tokens_per_s");
+    return to_json(roofline(pipes_[i].step_cost, probes_->read_bandwidth.bytes_per_s,
+                            probes_->gemm.flops_per_s, pt.batch,
+                            metrics.at("pp_tokens_per_s").at("median").get<double>(),
+                            tg.is_object() ? std::optional(tg["median"].get<double>()) : std::nullopt));
   }
 
   void finish() {
@@ -505,14 +562,18 @@ class Runner {
   std::vector<int32_t> prompt_stream_;
   std::vector<float> logits_;
   std::string quality_skipped_;
+  std::vector<std::string> resolved_;  // each pipeline's text with every parameter spelled out
+  double probe_seconds_;
+  std::optional<ProbeResult> probes_;   // none when they failed or the run was interrupted first
 };
 
 }  // namespace
 
 nlohmann::json run_experiment(const ExperimentPlan& plan, const PluginRegistry& registry,
                               const RunOptions& options) {
+  const double probe_seconds = probe_seconds_from_env(kProbeSeconds);  // a bad value writes nothing
   fs::create_directories(options.out_dir);
-  return Runner(plan, registry, options).run();
+  return Runner(plan, registry, options, probe_seconds).run();
 }
 
 }  // namespace accelab

@@ -107,6 +107,10 @@ std::string format_percent(double x) {
 std::string format_ratio(double x) {
   return fixed(x, 2) + "×";
 }
+// A roofline fraction as a percentage: one decimal is all a once-per-run probe can support.
+std::string format_fraction_percent(double x) {
+  return fixed(x * 100, 1);
+}
 
 std::string number_cell(const json& v, const std::function<std::string(double)>& format) {
   const auto x = number(v);
@@ -166,6 +170,14 @@ std::vector<Column> metric_columns(bool with_latency) {
       {"tg t/s", true, [](const json& r) { return rate_cell(at(r, "metrics/tg_tokens_per_s")); }},
       {"pp speed-up", true, [](const json& r) { return speedup_cell(r, "pp"); }},
       {"tg speed-up", true, [](const json& r) { return speedup_cell(r, "tg"); }},
+      {"pp % GEMM", true,
+       [](const json& r) {
+         return number_cell(at(r, "roofline/pp_fraction"), format_fraction_percent);
+       }},
+      {"roofline tg %", true,
+       [](const json& r) {
+         return number_cell(at(r, "roofline/tg_fraction"), format_fraction_percent);
+       }},
       {"TTFT ms", true,
        [](const json& r) { return number_cell(at(r, "metrics/ttft_ms/median"), format_ms); }},
   };
@@ -421,6 +433,11 @@ constexpr CsvColumn kCsvColumns[] = {
     {"kld_max", "quality/kld_max"},
     {"top1_agreement", "quality/top1_agreement"},
     {"deterministic", "deterministic"},
+    // Appended later: columns are only ever added at the end.
+    {"tg_fraction", "roofline/tg_fraction"},
+    {"pp_fraction", "roofline/pp_fraction"},
+    {"bandwidth_bytes_per_s", "roofline/bandwidth_bytes_per_s"},
+    {"gemm_flops_per_s", "roofline/gemm_flops_per_s"},
 };
 
 std::string csv_value(const json& v) {

@@ -23,14 +23,16 @@ std::string markdown_table(const nlohmann::json& results);
 /// speedup_pp, speedup_pp_ci95_low, speedup_pp_ci95_high, speedup_tg, speedup_tg_ci95_low,
 /// speedup_tg_ci95_high, ttft_ms_median, tg_latency_ms_p50, tg_latency_ms_p90, tg_latency_ms_p99,
 /// peak_rss_bytes, weight_bytes, perplexity, kld_mean, kld_p99, kld_max, top1_agreement,
-/// deterministic. Numbers are written in full precision (shortest round-trip form), booleans as
+/// deterministic, tg_fraction, pp_fraction, bandwidth_bytes_per_s, gemm_flops_per_s (the last
+/// four from the row's roofline). Numbers are written in full precision (shortest round-trip form), booleans as
 /// true/false, null or missing values as empty cells. Fields are quoted per RFC 4180 (when they
 /// contain a comma, quote, CR or LF; quotes doubled); lines end with "\n".
 std::string csv_table(const nlohmann::json& results);
 
 /// An aligned plain-text table for the terminal, one row per line after a header and a rule:
 /// pipeline name, workload ("pp128+tg128 b1"), pp and tg tokens/s as "median ± CI half-width",
-/// pp and tg speed-up as "1.93× [1.85, 2.01]", TTFT ms, peak memory MiB, weight MiB,
+/// pp and tg speed-up as "1.93× [1.85, 2.01]", "pp % GEMM" and "roofline tg %" (the row's
+/// roofline pp_fraction and tg_fraction × 100, one decimal), TTFT ms, peak memory MiB, weight MiB,
 /// perplexity, mean KLD and top-1 agreement %. A failed row shows "FAILED: <error>" across the
 /// metric columns, wrapped onto further lines when long. Every line has the same width in code
 /// points (the last cell is padded too). With `color`, the header is bold and FAILED red (ANSI

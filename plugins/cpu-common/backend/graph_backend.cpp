@@ -1,0 +1,319 @@
+#include "graph_backend.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+
+namespace accelab::cpu {
+namespace {
+
+// Below this many multiply-adds an operation runs on the calling thread: waking workers costs
+// microseconds, which would dominate the small models' decode steps.
+constexpr int64_t kMinParallelWork = 1 << 15;
+
+bool weight_type(const accelab_tensor& t, WeightType& out) {
+  if (t.quant.scheme != ACCELAB_QUANT_SCHEME_NONE) return false;
+  switch (t.dtype) {
+    case ACCELAB_DTYPE_F32: out = WeightType::f32; return true;
+    case ACCELAB_DTYPE_F16: out = WeightType::f16; return true;
+    case ACCELAB_DTYPE_BF16: out = WeightType::bf16; return true;
+    default: return false;
+  }
+}
+
+float element_to_f32(WeightType type, const void* data, int64_t i) {
+  switch (type) {
+    case WeightType::f32: return static_cast<const float*>(data)[i];
+    case WeightType::f16: return f16_to_f32(static_cast<const uint16_t*>(data)[i]);
+    case WeightType::bf16: return bf16_to_f32(static_cast<const uint16_t*>(data)[i]);
+  }
+  return 0.0f;
+}
+
+}  // namespace
+
+GraphBackend::GraphBackend(std::string name, std::unique_ptr<Executor> executor)
+    : name_(std::move(name)), ex_(std::move(executor)), k_(&best_kernels()) {}
+
+bool GraphBackend::supports(const accelab_graph& graph, const accelab_node& node, std::string& why) {
+  const accelab_tensor* w = accelab::node_weight(graph, node);
+  if (w == nullptr) return true;
+  WeightType t;
+  if (!weight_type(*w, t)) {
+    why = name_ + " computes with dense f32, f16 or bf16 weights; " + w->name + " is " +
+          accelab::dtype_name(w->dtype) +
+          (w->quant.scheme != ACCELAB_QUANT_SCHEME_NONE ? " block-quantized" : "");
+    return false;
+  }
+  if (w->sparsity.layout == ACCELAB_SPARSITY_ROWS || w->sparsity.layout == ACCELAB_SPARSITY_COLUMNS) {
+    why = name_ + " does not run structurally pruned tensors (" + w->name + ")";
+    return false;
+  }
+  return true;
+}
+
+void GraphBackend::prepare(const accelab_graph& graph, const accelab_limits& limits) {
+  graph_ = &graph;
+  cfg_ = graph.model->config;
+  limits_ = limits;
+  const accelab_model& m = *graph.model;
+  weights_.assign(static_cast<size_t>(m.n_tensors), {});
+  norm_f32_.assign(static_cast<size_t>(m.n_tensors), {});
+  for (int32_t i = 0; i < graph.n_nodes; ++i) {
+    const accelab_node& n = graph.nodes[i];
+    if (n.weight < 0) continue;
+    const accelab_tensor& t = m.tensors[n.weight];
+    Weight& w = weights_[static_cast<size_t>(n.weight)];
+    if (!weight_type(t, w.type)) throw std::invalid_argument(std::string("unsupported weight ") + t.name);
+    w.data = t.data;
+    w.rows = t.shape[0];
+    w.cols = t.ndim > 1 ? t.shape[1] : 1;
+    // Norm weights are tiny: keep f32 copies so the norm kernel needs one type only.
+    if (n.op == ACCELAB_OP_RMSNORM && w.type != WeightType::f32) {
+      auto& copy = norm_f32_[static_cast<size_t>(n.weight)];
+      copy.resize(static_cast<size_t>(w.rows));
+      for (int64_t j = 0; j < w.rows; ++j) copy[static_cast<size_t>(j)] = element_to_f32(w.type, w.data, j);
+      w.type = WeightType::f32;
+      w.data = copy.data();
+    }
+  }
+  values_.assign(static_cast<size_t>(graph.n_values), {});
+  widths_.assign(static_cast<size_t>(graph.n_values), 0);
+  for (int32_t v = 0; v < graph.n_values; ++v) {
+    widths_[static_cast<size_t>(v)] = graph.values[v].width;
+    values_[static_cast<size_t>(v)].assign(static_cast<size_t>(limits.max_rows) * static_cast<size_t>(graph.values[v].width), 0.0f);
+  }
+  // RoPE angles once, in double: pos * theta^(-2i/head_size).
+  const int64_t half = cfg_.rope_dim / 2;
+  rope_table_.assign(static_cast<size_t>(limits.max_positions) * static_cast<size_t>(cfg_.rope_dim), 0.0f);
+  for (int64_t p = 0; p < limits.max_positions; ++p)
+    for (int64_t i = 0; i < half; ++i) {
+      double freq = std::pow(static_cast<double>(cfg_.rope_theta), -2.0 * static_cast<double>(i) / cfg_.head_size);
+      double angle = static_cast<double>(p) * freq;
+      rope_table_[static_cast<size_t>(p * cfg_.rope_dim + 2 * i)] = static_cast<float>(std::cos(angle));
+      rope_table_[static_cast<size_t>(p * cfg_.rope_dim + 2 * i + 1)] = static_cast<float>(std::sin(angle));
+    }
+  const size_t cache = static_cast<size_t>(cfg_.n_layers) * static_cast<size_t>(limits.max_sequences) *
+                       static_cast<size_t>(cfg_.n_kv_heads) * static_cast<size_t>(limits.max_positions) *
+                       static_cast<size_t>(cfg_.head_size);
+  key_cache_.assign(cache, 0.0f);
+  value_cache_.assign(cache, 0.0f);
+  // Per worker: a score matrix [rows of one sequence, positions] and transposed values
+  // [head_size, positions] for the matrix-matrix path of attention.
+  scratch_per_worker_ = static_cast<size_t>(limits.max_rows + cfg_.head_size) * static_cast<size_t>(limits.max_positions);
+  scratch_.assign(scratch_per_worker_ * static_cast<size_t>(ex_->threads()), 0.0f);
+  gathered_.assign(static_cast<size_t>(limits.max_rows) * static_cast<size_t>(cfg_.dim), 0.0f);
+  runs_.reserve(static_cast<size_t>(limits.max_rows));
+}
+
+void GraphBackend::execute(const accelab_batch& b) {
+  if (graph_ == nullptr) throw std::logic_error(name_ + ": execute before prepare");
+  if (b.n_rows < 1 || b.n_rows > limits_.max_rows)
+    throw std::invalid_argument("batch has " + std::to_string(b.n_rows) + " rows; prepared for 1.." +
+                                std::to_string(limits_.max_rows));
+  for (int32_t r = 0; r < b.n_rows; ++r)
+    if (b.seq_ids[r] < 0 || b.seq_ids[r] >= limits_.max_sequences || b.positions[r] < 0 ||
+        b.positions[r] >= limits_.max_positions || b.tokens[r] < 0 || b.tokens[r] >= cfg_.vocab_size)
+      throw std::invalid_argument("batch row " + std::to_string(r) + " has a token, position or sequence out of range");
+  for (int32_t i = 0; i < graph_->n_nodes; ++i) run_node(graph_->nodes[i], b);
+}
+
+template <class F>
+void GraphBackend::for_rows(int64_t rows, int64_t work_per_row, F&& f) {
+  auto body = [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) f(r);
+  };
+  if (ex_->threads() == 1 || rows < 2 || rows * work_per_row < kMinParallelWork) {
+    body(0, rows);
+    return;
+  }
+  ex_->parallel_chunks(rows, std::min<int64_t>(rows, ex_->threads()), body);
+}
+
+void GraphBackend::run_node(const accelab_node& n, const accelab_batch& b) {
+  const int64_t rows = b.n_rows;
+  switch (n.op) {
+    case ACCELAB_OP_EMBEDDING: embedding(n, b); break;
+    case ACCELAB_OP_RMSNORM: rmsnorm(n, b); break;
+    case ACCELAB_OP_MATMUL: {
+      const int64_t in_w = widths_[static_cast<size_t>(n.in[0])];
+      const int64_t out_w = widths_[static_cast<size_t>(n.out)];
+      matmul(weights_[static_cast<size_t>(n.weight)], value_row(n.in[0], 0), in_w, value_row(n.out, 0), out_w, rows);
+      break;
+    }
+    case ACCELAB_OP_ROPE: rope(n, b); break;
+    case ACCELAB_OP_ATTENTION: attention(n, b); break;
+    case ACCELAB_OP_SWIGLU: {
+      const int64_t w = widths_[static_cast<size_t>(n.out)];
+      for_rows(rows, w * 8, [&](int64_t r) { k_->swiglu(value_row(n.out, r), value_row(n.in[0], r), value_row(n.in[1], r), w); });
+      break;
+    }
+    case ACCELAB_OP_ADD: {
+      const int64_t w = widths_[static_cast<size_t>(n.out)];
+      for_rows(rows, w, [&](int64_t r) { k_->add(value_row(n.out, r), value_row(n.in[0], r), value_row(n.in[1], r), w); });
+      break;
+    }
+    case ACCELAB_OP_LOGITS: logits(n, b); break;
+    default: throw std::invalid_argument(name_ + ": unknown op " + accelab::op_name(n.op));
+  }
+}
+
+void GraphBackend::embedding(const accelab_node& n, const accelab_batch& b) {
+  const Weight& w = weights_[static_cast<size_t>(n.weight)];
+  for (int64_t r = 0; r < b.n_rows; ++r) {
+    float* out = value_row(n.out, r);
+    const int64_t base = static_cast<int64_t>(b.tokens[r]) * w.cols;
+    if (w.type == WeightType::f32) {
+      std::memcpy(out, static_cast<const float*>(w.data) + base, sizeof(float) * static_cast<size_t>(w.cols));
+    } else {
+      for (int64_t i = 0; i < w.cols; ++i) out[i] = element_to_f32(w.type, w.data, base + i);
+    }
+  }
+}
+
+void GraphBackend::rmsnorm(const accelab_node& n, const accelab_batch& b) {
+  const Weight& w = weights_[static_cast<size_t>(n.weight)];
+  const int64_t width = widths_[static_cast<size_t>(n.in[0])];
+  for_rows(b.n_rows, width * 2, [&](int64_t r) {
+    k_->rmsnorm(value_row(n.out, r), value_row(n.in[0], r), static_cast<const float*>(w.data), width, n.eps);
+  });
+}
+
+void GraphBackend::matmul(const Weight& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows) {
+  const int64_t out = w.rows, in = w.cols;
+  const int64_t threads = ex_->threads();
+  const bool parallel = threads > 1 && out * in * rows >= kMinParallelWork;
+  if (rows == 1) {
+    auto body = [&](int64_t o0, int64_t o1) { k_->gemv(w.type, w.data, x, y, in, o0, o1); };
+    if (parallel) ex_->parallel_chunks(out, threads, body);
+    else body(0, out);
+    return;
+  }
+  // Column blocks rounded to 16 outputs so each thread's block starts on a full vector.
+  auto body = [&](int64_t c0, int64_t c1) {
+    int64_t o0 = std::min(out, c0 * 16), o1 = std::min(out, c1 * 16);
+    if (o1 > o0) k_->gemm(w.type, w.data, x, ldx, y, ldy, rows, in, o0, o1);
+  };
+  const int64_t blocks = (out + 15) / 16;
+  if (parallel) ex_->parallel_chunks(blocks, std::min(blocks, threads), body);
+  else body(0, blocks);
+}
+
+void GraphBackend::rope(const accelab_node& n, const accelab_batch& b) {
+  const int64_t width = widths_[static_cast<size_t>(n.out)];
+  for_rows(b.n_rows, width * 4, [&](int64_t r) {
+    float* out = value_row(n.out, r);
+    if (n.out != n.in[0]) std::memcpy(out, value_row(n.in[0], r), sizeof(float) * static_cast<size_t>(width));
+    k_->rope(out, width, cfg_.head_size, cfg_.rope_dim,
+             rope_table_.data() + static_cast<int64_t>(b.positions[r]) * cfg_.rope_dim);
+  });
+}
+
+float* GraphBackend::key_at(int32_t layer, int32_t seq, int32_t kv_head, int32_t pos) {
+  size_t i = ((static_cast<size_t>(layer) * static_cast<size_t>(limits_.max_sequences) + static_cast<size_t>(seq)) *
+                  static_cast<size_t>(cfg_.n_kv_heads) + static_cast<size_t>(kv_head)) *
+                 static_cast<size_t>(limits_.max_positions) + static_cast<size_t>(pos);
+  return key_cache_.data() + i * static_cast<size_t>(cfg_.head_size);
+}
+
+float* GraphBackend::value_at(int32_t layer, int32_t seq, int32_t kv_head, int32_t pos) {
+  return value_cache_.data() + (key_at(layer, seq, kv_head, pos) - key_cache_.data());
+}
+
+void GraphBackend::attention(const accelab_node& n, const accelab_batch& b) {
+  const int32_t hs = cfg_.head_size;
+  // Keys and values of every row first: later rows of a prompt attend to earlier ones. The cache
+  // keeps each KV head's positions contiguous, so attention reads it sequentially.
+  for (int64_t r = 0; r < b.n_rows; ++r)
+    for (int32_t h = 0; h < cfg_.n_kv_heads; ++h) {
+      std::memcpy(key_at(n.layer, b.seq_ids[r], h, b.positions[r]), value_row(n.in[1], r) + h * hs, sizeof(float) * static_cast<size_t>(hs));
+      std::memcpy(value_at(n.layer, b.seq_ids[r], h, b.positions[r]), value_row(n.in[2], r) + h * hs, sizeof(float) * static_cast<size_t>(hs));
+    }
+  // Work items: (run of consecutive rows of one sequence) x (KV head).
+  runs_.clear();  // capacity reserved in prepare: no allocation here
+  for (int64_t r = 0; r < b.n_rows;) {
+    int64_t e = r + 1;
+    while (e < b.n_rows && b.seq_ids[e] == b.seq_ids[r]) ++e;
+    runs_.push_back({r, e - r});
+    r = e;
+  }
+  const int64_t items = static_cast<int64_t>(runs_.size()) * cfg_.n_kv_heads;
+  auto body = [&](int64_t i0, int64_t i1) {
+    float* scratch = scratch_.data() + scratch_per_worker_ * static_cast<size_t>(ex_->worker_index());
+    for (int64_t i = i0; i < i1; ++i) {
+      const auto& run = runs_[static_cast<size_t>(i / cfg_.n_kv_heads)];
+      attend_group(n.layer, n, b, run.first, run.second, static_cast<int32_t>(i % cfg_.n_kv_heads), scratch);
+    }
+  };
+  int64_t max_pos = 0;
+  for (int64_t r = 0; r < b.n_rows; ++r) max_pos = std::max<int64_t>(max_pos, b.positions[r]);
+  const int64_t work = static_cast<int64_t>(b.n_rows) * (max_pos + 1) * cfg_.dim * 2;
+  if (ex_->threads() > 1 && items > 1 && work >= kMinParallelWork)
+    ex_->parallel_chunks(items, std::min<int64_t>(items, ex_->threads() * 4), body);
+  else
+    body(0, items);
+}
+
+void GraphBackend::attend_group(int32_t layer, const accelab_node& n, const accelab_batch& b,
+                                int64_t row0, int64_t rows, int32_t kv_head, float* scratch) {
+  const int32_t hs = cfg_.head_size;
+  const int32_t kv_mul = cfg_.n_heads / cfg_.n_kv_heads;
+  const int32_t seq = b.seq_ids[row0];
+  int64_t ctx = 0;
+  for (int64_t r = row0; r < row0 + rows; ++r) ctx = std::max<int64_t>(ctx, b.positions[r] + 1);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
+  const float* keys = key_at(layer, seq, kv_head, 0);
+  const float* vals = value_at(layer, seq, kv_head, 0);
+  float* scores = scratch;                                      // [rows, ctx]
+  float* vt = scratch + static_cast<size_t>(limits_.max_rows) * static_cast<size_t>(limits_.max_positions);  // [hs, ctx]
+  const bool matrix_path = rows > 4;
+  if (matrix_path)
+    for (int64_t t = 0; t < ctx; ++t)
+      for (int32_t i = 0; i < hs; ++i) vt[i * ctx + t] = vals[t * hs + i];
+  const int64_t ld_q = widths_[static_cast<size_t>(n.in[0])];
+  const int64_t ld_out = widths_[static_cast<size_t>(n.out)];
+  for (int32_t g = 0; g < kv_mul; ++g) {
+    const int32_t h = kv_head * kv_mul + g;
+    const float* q = value_row(n.in[0], row0) + h * hs;
+    float* out = value_row(n.out, row0) + h * hs;
+    // scores = Q_h K^T: the cached keys are the "weights" of a matrix product.
+    if (rows == 1) k_->gemv(WeightType::f32, keys, q, scores, hs, 0, ctx);
+    else k_->gemm(WeightType::f32, keys, q, ld_q, scores, ctx, rows, hs, 0, ctx);
+    for (int64_t r = 0; r < rows; ++r) {
+      float* s = scores + r * ctx;
+      const int64_t len = b.positions[row0 + r] + 1;
+      for (int64_t t = 0; t < len; ++t) s[t] *= scale;
+      k_->softmax(s, len);
+      std::fill(s + len, s + ctx, 0.0f);  // causal: later positions get no weight
+    }
+    if (matrix_path) {
+      k_->gemm(WeightType::f32, vt, scores, ctx, out, ld_out, rows, ctx, 0, hs);
+    } else {
+      for (int64_t r = 0; r < rows; ++r) {
+        float* o = out + r * ld_out;
+        std::fill(o, o + hs, 0.0f);
+        const float* s = scores + r * ctx;
+        const int64_t len = b.positions[row0 + r] + 1;
+        for (int64_t t = 0; t < len; ++t) k_->axpy(s[t], vals + t * hs, o, hs);
+      }
+    }
+  }
+}
+
+void GraphBackend::logits(const accelab_node& n, const accelab_batch& b) {
+  const Weight& w = weights_[static_cast<size_t>(n.weight)];
+  const int64_t dim = widths_[static_cast<size_t>(n.in[0])];
+  int64_t j = 0;
+  for (int64_t r = 0; r < b.n_rows; ++r) {
+    if (b.want_logits != nullptr && !b.want_logits[r]) continue;
+    if (j >= b.n_logits) throw std::invalid_argument("more rows want logits than n_logits");
+    std::memcpy(gathered_.data() + j * dim, value_row(n.in[0], r), sizeof(float) * static_cast<size_t>(dim));
+    ++j;
+  }
+  if (j == 0) return;
+  matmul(w, gathered_.data(), dim, b.logits, cfg_.vocab_size, j);
+}
+
+}  // namespace accelab::cpu

@@ -1,0 +1,71 @@
+// The CPU backend core shared by cpu-eigen and cpu-tbb: executes the host's llama graph with the
+// SIMD kernels of accelab_cpu_kernels, spreading each operation over an Executor's threads —
+// matrix-vector work over output rows, matrix-matrix work over column blocks, attention over
+// (sequence, KV head) pairs. Buffers, KV cache and scratch are allocated once in prepare;
+// execute allocates nothing.
+#pragma once
+
+#include <accelab/plugin.hpp>
+#include <accelab_cpu/kernels.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "executor.hpp"
+
+namespace accelab::cpu {
+
+class GraphBackend : public accelab::Backend {
+ public:
+  GraphBackend(std::string name, std::unique_ptr<Executor> executor);
+
+  bool supports(const accelab_graph& graph, const accelab_node& node, std::string& why) override;
+  void prepare(const accelab_graph& graph, const accelab_limits& limits) override;
+  void execute(const accelab_batch& batch) override;
+
+  [[nodiscard]] const KernelTable& kernels() const { return *k_; }
+
+ private:
+  struct Weight {
+    WeightType type = WeightType::f32;
+    const void* data = nullptr;
+    int64_t rows = 0, cols = 0;
+  };
+  float* value_row(int32_t value, int64_t r) {
+    return values_[static_cast<size_t>(value)].data() + r * widths_[static_cast<size_t>(value)];
+  }
+  void run_node(const accelab_node& n, const accelab_batch& b);
+  void embedding(const accelab_node& n, const accelab_batch& b);
+  void rmsnorm(const accelab_node& n, const accelab_batch& b);
+  void matmul(const Weight& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows);
+  void rope(const accelab_node& n, const accelab_batch& b);
+  void attention(const accelab_node& n, const accelab_batch& b);
+  void attend_group(int32_t layer, const accelab_node& n, const accelab_batch& b, int64_t row0,
+                    int64_t rows, int32_t kv_head, float* scratch);
+  void logits(const accelab_node& n, const accelab_batch& b);
+  template <class F>
+  void for_rows(int64_t rows, int64_t work_per_row, F&& f);
+
+  float* key_at(int32_t layer, int32_t seq, int32_t kv_head, int32_t pos);
+  float* value_at(int32_t layer, int32_t seq, int32_t kv_head, int32_t pos);
+
+  std::string name_;
+  std::unique_ptr<Executor> ex_;
+  const KernelTable* k_ = nullptr;
+  const accelab_graph* graph_ = nullptr;
+  accelab_model_config cfg_{};
+  accelab_limits limits_{};
+  std::vector<Weight> weights_;                 // by model tensor index
+  std::vector<std::vector<float>> norm_f32_;    // f32 copies of non-f32 norm weights
+  std::vector<std::vector<float>> values_;
+  std::vector<int64_t> widths_;
+  std::vector<float> rope_table_;               // [max_positions][rope_dim] cos, sin pairs
+  std::vector<float> key_cache_, value_cache_;  // [layer][seq][kv_head][pos][head_size]
+  std::vector<float> scratch_;                  // per worker: scores and transposed values
+  size_t scratch_per_worker_ = 0;
+  std::vector<float> gathered_;                 // rows wanting logits, packed
+  std::vector<std::pair<int64_t, int64_t>> runs_;  // attention: (first row, rows) per sequence run
+};
+
+}  // namespace accelab::cpu

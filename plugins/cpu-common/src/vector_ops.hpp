@@ -1,0 +1,149 @@
+// The element-wise and reduction kernels, written once against the variant's Simd primitives.
+// Included by each variant translation unit after its simd_*.hpp.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace accelab::cpu {
+namespace {
+
+using F = Simd::F;
+constexpr int kW = Simd::kW;
+
+inline int tail(int64_t n, int64_t i) { return static_cast<int>(n - i); }
+
+float dot(const float* a, const float* b, int64_t n) {
+  F s0 = Simd::zero(), s1 = Simd::zero(), s2 = Simd::zero(), s3 = Simd::zero();
+  int64_t i = 0;
+  for (; i + 4 * kW <= n; i += 4 * kW) {
+    s0 = Simd::fma(Simd::load(a + i), Simd::load(b + i), s0);
+    s1 = Simd::fma(Simd::load(a + i + kW), Simd::load(b + i + kW), s1);
+    s2 = Simd::fma(Simd::load(a + i + 2 * kW), Simd::load(b + i + 2 * kW), s2);
+    s3 = Simd::fma(Simd::load(a + i + 3 * kW), Simd::load(b + i + 3 * kW), s3);
+  }
+  for (; i + kW <= n; i += kW) s0 = Simd::fma(Simd::load(a + i), Simd::load(b + i), s0);
+  if (i < n) s1 = Simd::fma(Simd::load_part(a + i, tail(n, i)), Simd::load_part(b + i, tail(n, i)), s1);
+  return Simd::hsum(Simd::add(Simd::add(s0, s1), Simd::add(s2, s3)));
+}
+
+void axpy(float a, const float* x, float* y, int64_t n) {
+  const F va = Simd::set1(a);
+  int64_t i = 0;
+  for (; i + 2 * kW <= n; i += 2 * kW) {
+    Simd::store(y + i, Simd::fma(va, Simd::load(x + i), Simd::load(y + i)));
+    Simd::store(y + i + kW, Simd::fma(va, Simd::load(x + i + kW), Simd::load(y + i + kW)));
+  }
+  for (; i + kW <= n; i += kW) Simd::store(y + i, Simd::fma(va, Simd::load(x + i), Simd::load(y + i)));
+  if (i < n) {
+    const int m = tail(n, i);
+    Simd::store_part(y + i, Simd::fma(va, Simd::load_part(x + i, m), Simd::load_part(y + i, m)), m);
+  }
+}
+
+// f(x) for each element of `in` (vectors of kW, then the tail) stored to `out`.
+template <typename Op>
+void map1(float* out, const float* in, int64_t n, Op op) {
+  int64_t i = 0;
+  for (; i + kW <= n; i += kW) Simd::store(out + i, op(Simd::load(in + i)));
+  if (i < n) Simd::store_part(out + i, op(Simd::load_part(in + i, tail(n, i))), tail(n, i));
+}
+
+template <typename Op>
+void map2(float* out, const float* a, const float* b, int64_t n, Op op) {
+  int64_t i = 0;
+  for (; i + kW <= n; i += kW) Simd::store(out + i, op(Simd::load(a + i), Simd::load(b + i)));
+  if (i < n) {
+    const int m = tail(n, i);
+    Simd::store_part(out + i, op(Simd::load_part(a + i, m), Simd::load_part(b + i, m)), m);
+  }
+}
+
+void rmsnorm(float* out, const float* x, const float* w, int64_t n, float eps) {
+  const float ss = dot(x, x, n);
+  const F scale = Simd::set1(1.0f / std::sqrt(ss / static_cast<float>(n) + eps));
+  map2(out, x, w, n, [scale](F xv, F wv) { return Simd::mul(wv, Simd::mul(scale, xv)); });
+}
+
+void softmax(float* x, int64_t n) {
+  if (n <= 0) return;
+  F m = Simd::set1(x[0]);
+  int64_t i = 0;
+  for (; i + kW <= n; i += kW) m = Simd::max(m, Simd::load(x + i));
+  float max_val = Simd::hmax(m);
+  for (; i < n; ++i) max_val = x[i] > max_val ? x[i] : max_val;
+
+  const F vmax = Simd::set1(max_val);
+  F s0 = Simd::zero(), s1 = Simd::zero();
+  i = 0;
+  for (; i + 2 * kW <= n; i += 2 * kW) {
+    const F e0 = Simd::exp(Simd::sub(Simd::load(x + i), vmax));
+    const F e1 = Simd::exp(Simd::sub(Simd::load(x + i + kW), vmax));
+    Simd::store(x + i, e0);
+    Simd::store(x + i + kW, e1);
+    s0 = Simd::add(s0, e0);
+    s1 = Simd::add(s1, e1);
+  }
+  for (; i + kW <= n; i += kW) {
+    const F e = Simd::exp(Simd::sub(Simd::load(x + i), vmax));
+    Simd::store(x + i, e);
+    s0 = Simd::add(s0, e);
+  }
+  if (i < n) {
+    const int m = tail(n, i);
+    // The zero lanes of the partial load would add exp(-max) each: mask them out of the sum by
+    // storing first and reloading.
+    Simd::store_part(x + i, Simd::exp(Simd::sub(Simd::load_part(x + i, m), vmax)), m);
+    s1 = Simd::add(s1, Simd::load_part(x + i, m));
+  }
+  const F inv = Simd::set1(1.0f / Simd::hsum(Simd::add(s0, s1)));
+  map1(x, x, n, [inv](F v) { return Simd::mul(v, inv); });
+}
+
+void swiglu(float* out, const float* gate, const float* up, int64_t n) {
+  const F one = Simd::set1(1.0f);
+  map2(out, gate, up, n, [one](F g, F u) {
+    const F e = Simd::exp(Simd::sub(Simd::zero(), g));
+    return Simd::div(Simd::mul(g, u), Simd::add(one, e));
+  });
+}
+
+void add(float* out, const float* a, const float* b, int64_t n) {
+  map2(out, a, b, n, [](F x, F y) { return Simd::add(x, y); });
+}
+
+void rope(float* v, int64_t width, int64_t head_size, int64_t rope_dim, const float* cos_sin) {
+  // Pairs (2i, 2i+1) with 2i < rope_dim: an odd rope_dim rotates its last pair whole.
+  int64_t dim = (rope_dim + 1) & ~int64_t{1};
+  if (dim > head_size) dim = head_size & ~int64_t{1};
+  for (int64_t h = 0; h + head_size <= width; h += head_size) {
+    float* p = v + h;
+    int64_t i = 0;
+    for (; i + kW <= dim; i += kW) Simd::store(p + i, Simd::rope(Simd::load(p + i), Simd::load(cos_sin + i)));
+    if (i < dim) {
+      const int m = tail(dim, i);
+      Simd::store_part(p + i, Simd::rope(Simd::load_part(p + i, m), Simd::load_part(cos_sin + i, m)), m);
+    }
+  }
+}
+
+// Reads eight far-apart parts of x at once: one sequential stream gets about two thirds of the
+// DRAM bandwidth that a single core can draw with several.
+float read_sum(const float* x, int64_t n) {
+  constexpr int kStreams = 8;
+  const int64_t part = n / kStreams / kW * kW;
+  F s[kStreams];
+  for (F& v : s) v = Simd::zero();
+  for (int64_t i = 0; i < part; i += kW) {
+#pragma GCC unroll 8
+    for (int p = 0; p < kStreams; ++p) s[p] = Simd::add(s[p], Simd::load(x + p * part + i));
+  }
+  int64_t i = kStreams * part;
+  for (; i + kW <= n; i += kW) s[0] = Simd::add(s[0], Simd::load(x + i));
+  if (i < n) s[1] = Simd::add(s[1], Simd::load_part(x + i, tail(n, i)));
+  for (int p = 1; p < kStreams; ++p) s[0] = Simd::add(s[0], s[p]);
+  return Simd::hsum(s[0]);
+}
+
+}  // namespace
+}  // namespace accelab::cpu
