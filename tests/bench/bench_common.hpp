@@ -8,7 +8,6 @@
 #include <cstring>
 #include <functional>
 #include <memory>
-#include <map>
 #include <string>
 
 #include "accelab_cpu/kernels.hpp"
@@ -42,5 +41,6 @@ void register_per_isa(const std::string& name,
 
 void register_matrix_benchmarks();
 void register_vector_benchmarks();
+void register_peak_benchmarks();
 
 }  // namespace accelab::cpu::bench

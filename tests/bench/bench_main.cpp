@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   accelab::cpu::bench::register_matrix_benchmarks();
   accelab::cpu::bench::register_vector_benchmarks();
+  accelab::cpu::bench::register_peak_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

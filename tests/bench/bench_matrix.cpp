@@ -18,8 +18,9 @@ constexpr Type kTypes[] = {{WeightType::f32, "f32", 4}, {WeightType::f16, "f16",
 struct Shape {
   int64_t out, in;
 };
-// TinyLlama 1.1B: q/o projections, gate/up, down, and the classifier.
-constexpr Shape kShapes[] = {{2048, 2048}, {5632, 2048}, {2048, 5632}, {32000, 2048}};
+// TinyLlama 1.1B: q/o projections, gate/up, down, and the classifier; and 1 MiB of f32 that
+// stays in L2 between calls.
+constexpr Shape kShapes[] = {{2048, 2048}, {5632, 2048}, {2048, 5632}, {32000, 2048}, {256, 1024}};
 
 std::string shape_name(Shape s) { return std::to_string(s.out) + "x" + std::to_string(s.in); }
 
@@ -74,7 +75,7 @@ void register_matrix_benchmarks() {
   }
 
   for (Type t : kTypes)
-    for (int64_t rows : {1, 4, 8, 9, 16, 33, 64, 512}) {
+    for (int64_t rows : {1, 4, 8, 9, 16, 24, 32, 33, 48, 64, 512}) {
       if (t.type != WeightType::f32 && rows != 8 && rows != 512) continue;
       const Shape s{2048, 2048};
       register_per_isa(std::string("gemm/") + t.name + "/rows:" + std::to_string(rows) + "/" +

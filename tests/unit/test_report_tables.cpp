@@ -341,7 +341,8 @@ const std::vector<std::string> kCsvHeader = {"name",
                                              "tg_fraction",
                                              "pp_fraction",
                                              "bandwidth_bytes_per_s",
-                                             "gemm_flops_per_s"};
+                                             "gemm_flops_per_s",
+                                             "model"};
 
 size_t column(const std::string& name) {
   return static_cast<size_t>(std::find(kCsvHeader.begin(), kCsvHeader.end(), name) -

@@ -54,12 +54,12 @@ int cmd_run(const Args& args) {
 
   Experiment exp = parse_experiment(file);
   auto registry = load_plugins(common);
-  ExperimentPlan plan = plan_experiment(std::move(exp), *registry);
+  std::vector<ExperimentPlan> plans = plan_experiment_models(exp, *registry);
   if (dry_run) {
-    fmt::print("{}", describe_plan(plan));
+    for (const auto& plan : plans) fmt::print("{}", describe_plan(plan));
     return 0;
   }
-  if (out.empty()) out = default_out_dir(plan.experiment.name);
+  if (out.empty()) out = default_out_dir(exp.name);
 
   g_interrupted = false;
   std::signal(SIGINT, on_signal);
@@ -68,7 +68,7 @@ int cmd_run(const Args& args) {
   options.out_dir = out;
   options.tty = isatty(STDERR_FILENO) != 0;
   options.interrupted = &g_interrupted;
-  nlohmann::json results = run_experiment(plan, *registry, options);
+  nlohmann::json results = run_experiment(plans, *registry, options);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
 

@@ -31,20 +31,22 @@ class ExperimentError : public ConfigError {
   SourcePos pos_;
 };
 
-struct ModelSpec {
-  std::string path;       ///< Checkpoint file (resolved), or empty for synth.
-  std::string tokenizer;  ///< Tokenizer file (resolved), or empty (default / none).
-  std::string synth;      ///< Synthetic shape (preset or custom), or empty.
-  uint64_t synth_seed = 0;
-  SourcePos pos;          ///< Of the [model] table.
-};
-
 struct WorkloadSpec {
   std::vector<int32_t> prompt_tokens{128};
   std::vector<int32_t> generate_tokens{128};
   std::vector<int32_t> batch{1};
   std::string prompt_text;  ///< File whose stories seed the prompts, "random", or empty (default).
   SourcePos pos;
+};
+
+struct ModelSpec {
+  std::string name;       ///< Row label: [model] name, else the synth shape or the file stem.
+  std::string path;       ///< Checkpoint file (resolved), or empty for synth.
+  std::string tokenizer;  ///< Tokenizer file (resolved), or empty (default / none).
+  std::string synth;      ///< Synthetic shape (preset or custom), or empty.
+  uint64_t synth_seed = 0;
+  SourcePos pos;          ///< Of the [model] table.
+  std::optional<WorkloadSpec> workload;  ///< [model] workload: replaces the experiment's keys it names.
 };
 
 struct MeasureSpec {
@@ -66,6 +68,7 @@ struct PipelineSpec {
   std::vector<StageSpec> stages;
   std::string text;  ///< Canonical pipeline text.
   bool baseline = false;
+  std::vector<std::string> models;  ///< Models it runs on (names); empty = every model.
   SourcePos pos;             ///< Of the [[pipeline]] table.
   std::vector<SourcePos> stage_pos;  ///< Of each stage (text form: column inside the string).
 };
@@ -77,7 +80,8 @@ struct Experiment {
   std::string name;
   std::string description;
   uint64_t seed = 42;
-  ModelSpec model;
+  ModelSpec model;                ///< The model being planned (models[0] until a plan picks one).
+  std::vector<ModelSpec> models;  ///< Every [model] / [[model]], in file order.
   WorkloadSpec workload;
   MeasureSpec measure;
   std::vector<PipelineSpec> pipelines;

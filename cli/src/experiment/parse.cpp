@@ -151,10 +151,33 @@ void read_experiment_section(const Reader& r, const toml::table& t, Experiment& 
            "[experiment] name must be non-empty and use only letters, digits, '-', '_' and '.' (it names the output directory)");
 }
 
-void read_model(const Reader& r, const toml::table& t, const std::string& base, Experiment& e) {
-  r.check_keys(t, "[model]", {"path", "tokenizer", "synth", "seed"});
-  ModelSpec& m = e.model;
+void read_workload(const Reader& r, const toml::table& t, const std::string& base, WorkloadSpec& w) {
+  r.check_keys(t, "[workload]", {"prompt_tokens", "generate_tokens", "batch", "prompt_text"});
+  w.pos = r.pos(t);
+  if (const auto* n = t.get("prompt_tokens")) w.prompt_tokens = r.int_list(*n, "[workload] prompt_tokens", 1, 1 << 20);
+  if (const auto* n = t.get("generate_tokens")) w.generate_tokens = r.int_list(*n, "[workload] generate_tokens", 0, 1 << 20);
+  if (const auto* n = t.get("batch")) w.batch = r.int_list(*n, "[workload] batch", 1, 4096);
+  if (const auto* n = t.get("prompt_text")) {
+    std::string v = r.string(*n, "[workload] prompt_text");
+    if (v == "random") {
+      w.prompt_text = v;
+    } else {
+      w.prompt_text = resolve_experiment_path(v, base);
+      if (!fs::is_regular_file(w.prompt_text)) r.fail(*n, missing_file("prompt text file", w.prompt_text) + " (or use \"random\")");
+    }
+  }
+}
+
+ModelSpec read_model(const Reader& r, const toml::table& t, const std::string& base,
+                     const WorkloadSpec& workload) {
+  r.check_keys(t, "[model]", {"name", "path", "tokenizer", "synth", "seed", "workload"});
+  ModelSpec m;
   m.pos = r.pos(t);
+  if (const auto* n = t.get("workload")) {
+    if (!n->is_table()) r.fail(*n, "[model] workload must be a table of [workload] keys, e.g. { batch = [1] }");
+    m.workload = workload;  // the experiment's, with these keys replaced
+    read_workload(r, *n->as_table(), base, *m.workload);
+  }
   const toml::node* path = t.get("path");
   const toml::node* synth = t.get("synth");
   if ((path == nullptr) == (synth == nullptr))
@@ -176,24 +199,32 @@ void read_model(const Reader& r, const toml::table& t, const std::string& base, 
     m.tokenizer = resolve_experiment_path(r.string(*n, "[model] tokenizer"), base);
     if (!fs::is_regular_file(m.tokenizer)) r.fail(*n, missing_file("tokenizer file", m.tokenizer));
   }
+  m.name = !m.synth.empty() ? m.synth : fs::path(m.path).stem().string();
+  if (const auto* n = t.get("name")) {
+    m.name = r.string(*n, "[model] name");
+    if (m.name.empty()) r.fail(*n, "[model] name must not be empty");
+  }
+  return m;
 }
 
-void read_workload(const Reader& r, const toml::table& t, const std::string& base, Experiment& e) {
-  r.check_keys(t, "[workload]", {"prompt_tokens", "generate_tokens", "batch", "prompt_text"});
-  WorkloadSpec& w = e.workload;
-  w.pos = r.pos(t);
-  if (const auto* n = t.get("prompt_tokens")) w.prompt_tokens = r.int_list(*n, "[workload] prompt_tokens", 1, 1 << 20);
-  if (const auto* n = t.get("generate_tokens")) w.generate_tokens = r.int_list(*n, "[workload] generate_tokens", 0, 1 << 20);
-  if (const auto* n = t.get("batch")) w.batch = r.int_list(*n, "[workload] batch", 1, 4096);
-  if (const auto* n = t.get("prompt_text")) {
-    std::string v = r.string(*n, "[workload] prompt_text");
-    if (v == "random") {
-      w.prompt_text = v;
-    } else {
-      w.prompt_text = resolve_experiment_path(v, base);
-      if (!fs::is_regular_file(w.prompt_text)) r.fail(*n, missing_file("prompt text file", w.prompt_text) + " (or use \"random\")");
+// [model] (one model) or [[model]] (several: every pipeline and workload point runs on each).
+void read_models(const Reader& r, const toml::table& root, const std::string& base, Experiment& e) {
+  const toml::node* n = root.get("model");
+  if (n == nullptr) throw ExperimentError({r.file(), 1, 1}, "missing section [model]");
+  if (const toml::table* t = n->as_table()) {
+    e.models.push_back(read_model(r, *t, base, e.workload));
+  } else if (const toml::array* a = n->as_array(); a && a->is_array_of_tables() && !a->empty()) {
+    for (const toml::node& item : *a) {
+      ModelSpec m = read_model(r, *item.as_table(), base, e.workload);
+      for (const auto& other : e.models)
+        if (other.name == m.name)
+          throw ExperimentError(m.pos, fmt::format("model name '{}' is used twice (first at {}); give one a 'name'", m.name, other.pos.str()));
+      e.models.push_back(std::move(m));
     }
+  } else {
+    r.fail(*n, "'model' must be a [model] table or [[model]] tables");
   }
+  e.model = e.models.front();
 }
 
 void read_measure(const Reader& r, const toml::table& t, const std::string& base, Experiment& e) {
@@ -225,7 +256,7 @@ void read_measure(const Reader& r, const toml::table& t, const std::string& base
 }
 
 void read_pipeline(const Reader& r, const toml::table& t, Experiment& e) {
-  r.check_keys(t, "[[pipeline]]", {"name", "stages", "stage", "baseline"});
+  r.check_keys(t, "[[pipeline]]", {"name", "stages", "stage", "baseline", "models"});
   PipelineSpec p;
   p.pos = r.pos(t);
   const toml::node* name = t.get("name");
@@ -235,6 +266,18 @@ void read_pipeline(const Reader& r, const toml::table& t, Experiment& e) {
   for (const auto& other : e.pipelines)
     if (other.name == p.name) r.fail(*name, fmt::format("pipeline name '{}' is used twice (first at {})", p.name, other.pos.str()));
   if (const auto* n = t.get("baseline")) p.baseline = r.boolean(*n, "[[pipeline]] baseline");
+  if (const auto* n = t.get("models")) {
+    const toml::array* a = n->as_array();
+    if (a == nullptr || a->empty()) r.fail(*n, "[[pipeline]] models must be a non-empty list of model names");
+    std::vector<std::string> names;
+    for (const auto& m : e.models) names.push_back(m.name);
+    for (const toml::node& item : *a) {
+      std::string name = r.string(item, "a [[pipeline]] models entry");
+      if (std::find(names.begin(), names.end(), name) == names.end())
+        r.fail(item, fmt::format("unknown model '{}'{}; models: {}", name, did_you_mean(name, names), join(names)));
+      p.models.push_back(name);
+    }
+  }
 
   const toml::node* stages = t.get("stages");
   const toml::node* stage = t.get("stage");
@@ -318,8 +361,9 @@ Experiment parse_experiment(const std::string& path) {
   }
   r.check_keys(root, "the experiment file", {"experiment", "model", "workload", "measure", "pipeline"});
   if (const auto* t = r.table(root, "experiment", false)) read_experiment_section(r, *t, e);
-  read_model(r, *r.table(root, "model", true), base, e);
-  if (const auto* t = r.table(root, "workload", false)) read_workload(r, *t, base, e);
+  if (const auto* t = r.table(root, "workload", false)) read_workload(r, *t, base, e.workload);
+  read_models(r, root, base, e);
+
   if (const auto* t = r.table(root, "measure", false)) read_measure(r, *t, base, e);
 
   const toml::node* pipes = root.get("pipeline");

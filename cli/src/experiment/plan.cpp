@@ -139,14 +139,38 @@ ExperimentPlan plan_experiment(Experiment e, const PluginRegistry& registry) {
   return out;
 }
 
+std::vector<ExperimentPlan> plan_experiment_models(const Experiment& e, const PluginRegistry& registry) {
+  std::vector<ExperimentPlan> out;
+  for (const ModelSpec& m : e.models) {
+    Experiment one = e;
+    one.model = m;
+    if (m.workload) one.workload = *m.workload;
+    // The pipelines that run on this model; the baseline is the marked one if it runs here,
+    // else the first that does.
+    one.pipelines.clear();
+    std::string marked = e.pipelines[e.baseline].name;
+    for (const PipelineSpec& p : e.pipelines)
+      if (p.models.empty() || std::find(p.models.begin(), p.models.end(), m.name) != p.models.end())
+        one.pipelines.push_back(p);
+    if (one.pipelines.empty())
+      throw ExperimentError(m.pos, fmt::format("no pipeline runs on model '{}' (see the pipelines' 'models' lists)", m.name));
+    one.baseline = 0;
+    for (size_t i = 0; i < one.pipelines.size(); ++i)
+      if (one.pipelines[i].name == marked) one.baseline = i;
+    for (size_t i = 0; i < one.pipelines.size(); ++i) one.pipelines[i].baseline = i == one.baseline;
+    out.push_back(plan_experiment(std::move(one), registry));
+  }
+  return out;
+}
+
 std::string describe_plan(const ExperimentPlan& plan) {
   const Experiment& e = plan.experiment;
   const accelab_model_config& c = plan.config;
   std::string s = fmt::format("experiment {} ({})\n", e.name, e.file);
   if (!e.description.empty()) s += fmt::format("  {}\n", e.description);
   s += fmt::format("  seed {}   sha256 {}\n", e.seed, e.sha256.substr(0, 16));
-  s += fmt::format("model {}{}\n  dim {} hidden {} layers {} heads {} kv-heads {} vocab {} seq_len {}\n",
-                   plan.model_path, plan.synthetic ? fmt::format(" (synthetic {}, seed {})", e.model.synth, e.model.synth_seed) : "",
+  s += fmt::format("model '{}': {}{}\n  dim {} hidden {} layers {} heads {} kv-heads {} vocab {} seq_len {}\n",
+                   e.model.name, plan.model_path, plan.synthetic ? fmt::format(" (synthetic {}, seed {})", e.model.synth, e.model.synth_seed) : "",
                    c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len);
   s += fmt::format("  tokenizer {}\n", plan.tokenizer_path.empty() ? "(none)" : plan.tokenizer_path);
   const WorkloadSpec& w = e.workload;

@@ -32,6 +32,9 @@ std::string synth_cache_dir();
 /// reported at the pipeline's or stage's position) and resolves model, tokenizer and texts.
 ExperimentPlan plan_experiment(Experiment e, const PluginRegistry& registry);
 
+/// Plans the experiment once per model of e.models (each plan's experiment.model is that model).
+std::vector<ExperimentPlan> plan_experiment_models(const Experiment& e, const PluginRegistry& registry);
+
 /// Human-readable resolved plan, for --dry-run.
 std::string describe_plan(const ExperimentPlan& plan);
 

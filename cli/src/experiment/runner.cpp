@@ -65,6 +65,9 @@ struct PipelineState {
   DecodeCost step_cost;  // what one decode step reads and computes, for the roofline
 };
 
+// Round probes read at most this much: DRAM-sized (beyond the L3) yet quick to fill.
+constexpr uint64_t kRoundProbeMaxBytes = uint64_t{256} << 20;
+
 // Seconds per machine probe unless $ACCELAB_PROBE_SECONDS says otherwise: long enough for a
 // best pass that means something, short next to any real experiment.
 constexpr double kProbeSeconds = 1.5;
@@ -101,10 +104,11 @@ class Progress {
 class Runner {
  public:
   Runner(const ExperimentPlan& plan, const PluginRegistry& registry, const RunOptions& options,
-         double probe_seconds)
+         double probe_seconds, JsonlWriter& jsonl)
       : plan_(plan), exp_(plan.experiment), registry_(registry), options_(options),
-        jsonl_(options.out_dir + "/results.jsonl"),
-        progress_(options.tty, 0), probe_seconds_(probe_seconds) {}
+        jsonl_(jsonl),
+        progress_(options.tty, 0), probe_seconds_(probe_seconds),
+        round_probe_seconds_(std::min(0.2, probe_seconds)) {}
 
   nlohmann::json run() {
     start_header();
@@ -161,7 +165,7 @@ class Runner {
         {"finished_at", nullptr},
         {"complete", false},
         {"environment", env},
-        {"model", {{"source", plan_.model_path}, {"synthetic", plan_.synthetic},
+        {"model", {{"name", exp_.model.name}, {"source", plan_.model_path}, {"synthetic", plan_.synthetic},
                    {"synth", plan_.synthetic ? nlohmann::json(exp_.model.synth) : nlohmann::json(nullptr)},
                    {"synth_seed", plan_.synthetic ? nlohmann::json(exp_.model.synth_seed) : nlohmann::json(nullptr)},
                    {"config", {{"dim", c.dim}, {"hidden_dim", c.hidden_dim}, {"n_layers", c.n_layers},
@@ -417,8 +421,10 @@ class Runner {
     progress_.add_total(live * static_cast<size_t>(m.warmup + m.repetitions));
     auto start = Clock::now();
     int32_t done = 0;
+    round_probes_.clear();
     for (int32_t round = -m.warmup;; ++round) {
       if (round >= 0 && round >= m.repetitions) progress_.add_total(live);
+      if (round >= 0) probe_round();
       for (size_t i = 0; i < pipes_.size(); ++i) {
         if (!pipes_[i].engine || !st[i].error.empty()) continue;
         if (stopped()) return;
@@ -474,7 +480,8 @@ class Runner {
       std::string error = pipes_[i].engine ? s.error : pipes_[i].error;
       bool ok = error.empty() && !s.samples.empty();
       if (error.empty() && s.samples.empty()) error = "no repetition was measured (interrupted)";
-      nlohmann::json row = {{"name", spec.name}, {"pipeline", resolved_[i]}, {"written", spec.text},
+      nlohmann::json row = {{"name", spec.name}, {"model", exp_.model.name},
+                            {"pipeline", resolved_[i]}, {"written", spec.text},
                             {"baseline", i == base},
                             {"workload", pt.json()}, {"status", ok ? "ok" : "failed"},
                             {"error", ok ? nlohmann::json(nullptr) : nlohmann::json(error)},
@@ -527,13 +534,36 @@ class Runner {
     }
   }
 
+  // Bandwidth drifts 20-30% within minutes on shared machines, so besides the probe at the start
+  // every measured round re-probes briefly; a row's roofline uses the median of its rounds.
+  void probe_round() {
+    if (!probes_ || stopped()) return;
+    const uint64_t bytes = std::min<uint64_t>(probes_->read_bandwidth.array_bytes, kRoundProbeMaxBytes);
+    try {
+      round_probes_.push_back(run_probes(bytes, probes_->read_bandwidth.threads, round_probe_seconds_));
+    } catch (const std::exception& e) {
+      progress_.note(fmt::format("round probe failed: {}", e.what()));
+    }
+  }
+
   nlohmann::json row_roofline(size_t i, const WorkloadPoint& pt, const nlohmann::json& metrics) const {
     if (!probes_) return nullptr;
+    double bandwidth = probes_->read_bandwidth.bytes_per_s, gemm = probes_->gemm.flops_per_s;
+    if (!round_probes_.empty()) {
+      std::vector<double> bw, fl;
+      for (const auto& r : round_probes_) {
+        bw.push_back(r.read_bandwidth.bytes_per_s);
+        fl.push_back(r.gemm.flops_per_s);
+      }
+      bandwidth = stats::median(bw);
+      gemm = stats::median(fl);
+    }
     const nlohmann::json& tg = metrics.at("tg_tokens_per_s");
-    return to_json(roofline(pipes_[i].step_cost, probes_->read_bandwidth.bytes_per_s,
-                            probes_->gemm.flops_per_s, pt.batch,
-                            metrics.at("pp_tokens_per_s").at("median").get<double>(),
-                            tg.is_object() ? std::optional(tg["median"].get<double>()) : std::nullopt));
+    nlohmann::json out = to_json(roofline(pipes_[i].step_cost, bandwidth, gemm, pt.batch,
+                                          metrics.at("pp_tokens_per_s").at("median").get<double>(),
+                                          tg.is_object() ? std::optional(tg["median"].get<double>()) : std::nullopt));
+    out["probes"] = round_probes_.size();
+    return out;
   }
 
   void finish() {
@@ -548,14 +578,13 @@ class Runner {
       p["weight_bytes"] = pipes_[i].engine ? nlohmann::json(pipes_[i].weight_bytes) : nlohmann::json(nullptr);
       p["quality"] = pipes_[i].quality ? to_json(*pipes_[i].quality) : nlohmann::json(nullptr);
     }
-    jsonl_.write({{"type", "end"}, {"complete", complete}, {"finished_at", results_["finished_at"]}});
   }
 
   const ExperimentPlan& plan_;
   const Experiment& exp_;
   const PluginRegistry& registry_;
   const RunOptions& options_;
-  JsonlWriter jsonl_;
+  JsonlWriter& jsonl_;
   Progress progress_;
   nlohmann::json results_;
   std::vector<PipelineState> pipes_;
@@ -564,16 +593,40 @@ class Runner {
   std::string quality_skipped_;
   std::vector<std::string> resolved_;  // each pipeline's text with every parameter spelled out
   double probe_seconds_;
+  std::vector<ProbeResult> round_probes_;  // short probes of the current workload point's rounds
+  double round_probe_seconds_ = 0.2;
   std::optional<ProbeResult> probes_;   // none when they failed or the run was interrupted first
 };
 
 }  // namespace
 
-nlohmann::json run_experiment(const ExperimentPlan& plan, const PluginRegistry& registry,
+nlohmann::json run_experiment(const std::vector<ExperimentPlan>& plans, const PluginRegistry& registry,
                               const RunOptions& options) {
   const double probe_seconds = probe_seconds_from_env(kProbeSeconds);  // a bad value writes nothing
   fs::create_directories(options.out_dir);
-  return Runner(plan, registry, options, probe_seconds).run();
+  JsonlWriter jsonl(options.out_dir + "/results.jsonl");
+  // One pass per model, one after the other (each frees its engines before the next loads);
+  // the record is the first model's, with every model's rows and a "models" list.
+  nlohmann::json results;
+  for (const ExperimentPlan& plan : plans) {
+    if (!results.is_null() && options.interrupted && options.interrupted->load()) break;
+    nlohmann::json one = Runner(plan, registry, options, probe_seconds, jsonl).run();
+    nlohmann::json model = one["model"];
+    model["probes"] = one["environment"]["probes"];
+    model["pipelines"] = one["pipelines"];
+    model["quality_skipped"] = one["quality_skipped"];
+    if (results.is_null()) {
+      results = std::move(one);
+      results["models"] = nlohmann::json::array();
+    } else {
+      for (auto& row : one["rows"]) results["rows"].push_back(std::move(row));
+      results["complete"] = one["complete"];
+      results["finished_at"] = one["finished_at"];
+    }
+    results["models"].push_back(std::move(model));
+  }
+  jsonl.write({{"type", "end"}, {"complete", results["complete"]}, {"finished_at", results["finished_at"]}});
+  return results;
 }
 
 }  // namespace accelab

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,9 +21,10 @@ struct RunOptions {
   const std::atomic<bool>* interrupted = nullptr;  ///< Set by a signal handler: stop soon.
 };
 
-/// Runs the experiment; returns the results.json record (with "complete": false when
-/// interrupted). Writes results.jsonl as it goes; the caller writes the other views.
-nlohmann::json run_experiment(const ExperimentPlan& plan, const PluginRegistry& registry,
+/// Runs the experiment on each planned model in turn; returns the results.json record (with
+/// "complete": false when interrupted). Writes results.jsonl as it goes; the caller writes the
+/// other views.
+nlohmann::json run_experiment(const std::vector<ExperimentPlan>& plans, const PluginRegistry& registry,
                               const RunOptions& options);
 
 }  // namespace accelab

@@ -119,7 +119,15 @@ std::string number_cell(const json& v, const std::function<std::string(double)>&
 
 // ---- cells shared by the Markdown and console tables -----------------------------------------
 
-std::string workload_label(const json& row) {
+bool several_models(const json& results) {
+  const json& m = at(results, "models");
+  return m.is_array() && m.size() > 1;
+}
+
+// With several models in one run, the label leads with the row's model.
+std::string workload_label(const json& row, bool with_model = false) {
+  const std::string model = with_model ? text(at(row, "model")) : std::string();
+  if (!model.empty()) return model + " " + workload_label(row, false);
   const json& w = at(row, "workload");
   const std::string pp = number_text(at(w, "prompt_tokens"));
   const std::string tg = number_text(at(w, "generate_tokens"));
@@ -438,6 +446,7 @@ constexpr CsvColumn kCsvColumns[] = {
     {"pp_fraction", "roofline/pp_fraction"},
     {"bandwidth_bytes_per_s", "roofline/bandwidth_bytes_per_s"},
     {"gemm_flops_per_s", "roofline/gemm_flops_per_s"},
+    {"model", "model"},
 };
 
 std::string csv_value(const json& v) {
@@ -506,7 +515,7 @@ std::string markdown_table(const json& results) {
   std::vector<std::vector<std::string>> lines;
   for (const json& row : rows_of(results)) {
     std::vector<std::string> cells = {md_escape(text(at(row, "name"))),
-                                      md_escape(text(at(row, "pipeline"))), workload_label(row)};
+                                      md_escape(text(at(row, "pipeline"))), workload_label(row, several_models(results))};
     for (const Column& c : metrics) {
       if (!is_failed(row))
         cells.push_back(c.cell(row));  // computed text: digits, "±", "×", brackets, "-"
@@ -567,7 +576,7 @@ std::string console_table(const json& results, bool color) {
   };
   std::vector<Line> lines;
   for (const json& row : rows_of(results)) {
-    Line line{{one_line(text(at(row, "name"))), workload_label(row)}, {}};
+    Line line{{one_line(text(at(row, "name"))), workload_label(row, several_models(results))}, {}};
     if (is_failed(row)) {
       const std::string error = one_line(text(at(row, "error")));
       line.failure = error.empty() ? "FAILED" : "FAILED: " + error;

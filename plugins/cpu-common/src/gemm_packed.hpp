@@ -59,13 +59,23 @@ void pack_weights(const T* w, int64_t in, int64_t col, int64_t cols, int64_t dep
   }
 }
 
-// ap[p][k][i] = x[(row + p * kMR + i) * ldx + depth + k], zero past `rows`.
-void pack_inputs(const float* x, int64_t ldx, int64_t row, int64_t rows, int64_t depth, int64_t kc,
-                 float* ap) {
-  for (int64_t ip = 0; ip < rows; ip += kMR, ap += kc * kMR) {
+// Splits `rows` into the fewest panels of at most kMR rows, as even as possible (16 rows: 8 + 8,
+// not 14 + 2, whose 2-row micro-kernel would run far below peak).
+struct Panels {
+  int64_t count, base, extra;
+  explicit Panels(int64_t rows)
+      : count((rows + kMR - 1) / kMR), base(rows / count), extra(rows % count) {}
+  int64_t first_row(int64_t p) const { return p * base + (p < extra ? p : extra); }
+  int rows(int64_t p) const { return static_cast<int>(base + (p < extra ? 1 : 0)); }
+};
+
+// ap[p][k][i] = x[(row + panels.first_row(p) + i) * ldx + depth + k], zero past the panel's rows.
+void pack_inputs(const float* x, int64_t ldx, int64_t row, const Panels& panels, int64_t depth,
+                 int64_t kc, float* ap) {
+  for (int64_t p = 0; p < panels.count; ++p, ap += kc * kMR) {
     const float* src[kW];
-    const int n = static_cast<int>(min64(kMR, rows - ip));
-    for (int i = 0; i < n; ++i) src[i] = x + (row + ip + i) * ldx + depth;
+    const int n = panels.rows(p);
+    for (int i = 0; i < n; ++i) src[i] = x + (row + panels.first_row(p) + i) * ldx + depth;
     pack_transposed(src, n, kMR, kc, ap, kMR);
   }
 }
@@ -121,13 +131,13 @@ void gemm_packed(const T* w, const float* x, int64_t ldx, float* y, int64_t ldy,
       const int64_t kc = min64(kKC, in - pc);
       pack_weights(w, in, jc, nc, pc, kc, bp);
       for (int64_t ic = 0; ic < rows; ic += kMC) {
-        const int64_t mc = min64(kMC, rows - ic);
-        pack_inputs(x, ldx, ic, mc, pc, kc, ap);
+        const Panels panels(min64(kMC, rows - ic));
+        pack_inputs(x, ldx, ic, panels, pc, kc, ap);
         for (int64_t jr = 0; jr < nc; jr += kNR)
-          for (int64_t ir = 0; ir < mc; ir += kMR)
-            kMicroKernels[min64(kMR, mc - ir) - 1](kc, ap + ir * kc, bp + jr * kc,
-                                                    y + (ic + ir) * ldy + jc + jr, ldy, pc > 0,
-                                                    static_cast<int>(min64(kNR, nc - jr)));
+          for (int64_t p = 0; p < panels.count; ++p)
+            kMicroKernels[panels.rows(p) - 1](kc, ap + p * kc * kMR, bp + jr * kc,
+                                              y + (ic + panels.first_row(p)) * ldy + jc + jr, ldy,
+                                              pc > 0, static_cast<int>(min64(kNR, nc - jr)));
       }
     }
   }

@@ -39,15 +39,29 @@ void dot_rows(const T* w, const float* x, int64_t ldx, float* y, int64_t ldy, in
   F acc[R][G];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) acc[r][g] = Simd::zero();
+  // Keeps the smaller of the R input vectors and the G weight vectors in registers while the
+  // other side streams through one register: R * G + min(R, G) + 1 registers in all.
   auto step = [&](int64_t i, auto load_w, auto load_x) {
-    F wv[G];
+    if constexpr (R <= G) {
+      F xv[R];
 #pragma GCC unroll 8
-    for (int g = 0; g < G; ++g) wv[g] = load_w(rows[g] + i);
+      for (int r = 0; r < R; ++r) xv[r] = load_x(x + r * ldx + i);
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const F xv = load_x(x + r * ldx + i);
+      for (int g = 0; g < G; ++g) {
+        const F wv = load_w(rows[g] + i);
 #pragma GCC unroll 8
-      for (int g = 0; g < G; ++g) acc[r][g] = Simd::fma(xv, wv[g], acc[r][g]);
+        for (int r = 0; r < R; ++r) acc[r][g] = Simd::fma(xv[r], wv, acc[r][g]);
+      }
+    } else {
+      F wv[G];
+#pragma GCC unroll 8
+      for (int g = 0; g < G; ++g) wv[g] = load_w(rows[g] + i);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const F xv = load_x(x + r * ldx + i);
+#pragma GCC unroll 8
+        for (int g = 0; g < G; ++g) acc[r][g] = Simd::fma(xv, wv[g], acc[r][g]);
+      }
     }
   };
   auto load_w = [](const T* p) { return Simd::load(p); };

@@ -23,6 +23,15 @@ void gemm_t(const T* w, const float* x, int64_t ldx, float* y, int64_t ldy, int6
       for (int64_t o = o_begin; o < o_end; ++o) y[r * ldy + o] = 0.0f;
   } else if (rows <= kSmallRows) {
     gemm_small(w, x, ldx, y, ldy, rows, in, o_begin, o_end);
+  } else if (rows <= Simd::kChunkedRows) {
+    // Packing the weights costs about one read of them, as much as a streaming pass, and cannot
+    // overlap with the little compute that few rows need: a few small passes win.
+    const int64_t chunks = (rows + kSmallRows - 1) / kSmallRows;
+    for (int64_t c = 0, r = 0; c < chunks; ++c) {
+      const int64_t n = (rows - r) / (chunks - c);
+      gemm_small(w, x + r * ldx, ldx, y + r * ldy, ldy, n, in, o_begin, o_end);
+      r += n;
+    }
   } else if constexpr (Simd::kEigenGemm) {
     gemm_eigen(w, x, ldx, y, ldy, rows, in, o_begin, o_end);
   } else {
