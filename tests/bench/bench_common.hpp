@@ -32,7 +32,8 @@ class Buffer {
   std::unique_ptr<unsigned char, FreeDeleter> data_;
 };
 
-/// A buffer created on first use and kept for the whole run (the big ones take seconds to fill).
+/// The buffer named `key` of `bytes` bytes, created on first use and kept for the whole run (the
+/// big ones take seconds to fill).
 Buffer& shared_buffer(const std::string& key, size_t bytes);
 
 /// Registers `fn` as "<name>/<isa>" for every ISA this CPU runs.

@@ -26,7 +26,7 @@ Buffer::Buffer(size_t bytes)
 
 Buffer& shared_buffer(const std::string& key, size_t bytes) {
   static std::map<std::string, std::unique_ptr<Buffer>> buffers;
-  auto& b = buffers[key];
+  auto& b = buffers[key + "/" + std::to_string(bytes)];
   if (!b) b = std::make_unique<Buffer>(bytes);
   return *b;
 }

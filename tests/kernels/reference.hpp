@@ -4,42 +4,50 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "accelab_cpu/kernels.hpp"
 
 namespace accelab::cpu::test {
 
-/// n floats at an address that is 4 bytes past a 64-byte boundary (so never vector-aligned).
+/// n floats 4 bytes past a 64-byte boundary (so never vector-aligned), ending exactly where
+/// their allocation ends, so that AddressSanitizer catches any read past the end.
 class Floats {
  public:
   explicit Floats(int64_t n, float fill = 0.0f)
-      : storage_(static_cast<size_t>(n) + 32, fill), n_(n) {}
-  Floats(Floats&&) = default;
-  Floats(const Floats&) = delete;  // a copied vector may land at another alignment
+      : base_(static_cast<float*>(::operator new(bytes(n), std::align_val_t{64}))), n_(n) {
+    std::fill(data(), data() + n, fill);
+  }
+  Floats(Floats&& o) noexcept : base_(std::exchange(o.base_, nullptr)), n_(o.n_) {}
+  Floats(const Floats&) = delete;
+  Floats& operator=(const Floats&) = delete;
+  Floats& operator=(Floats&&) = delete;
+  ~Floats() {
+    if (base_) ::operator delete(base_, bytes(n_), std::align_val_t{64});
+  }
   Floats copy() const {
     Floats c(n_);
-    std::memcpy(c.data(), data(), static_cast<size_t>(n_) * sizeof(float));
+    std::copy(data(), data() + n_, c.data());
     return c;
   }
-  float* data() { return storage_.data() + offset(); }
-  const float* data() const { return storage_.data() + offset(); }
+  float* data() { return base_ + 1; }
+  const float* data() const { return base_ + 1; }
   float& operator[](int64_t i) { return data()[i]; }
   float operator[](int64_t i) const { return data()[i]; }
   int64_t size() const { return n_; }
 
  private:
-  size_t offset() const {
-    const auto addr = reinterpret_cast<uintptr_t>(storage_.data());
-    return ((64 - addr % 64) % 64) / sizeof(float) + 1;
-  }
-  std::vector<float> storage_;
+  static size_t bytes(int64_t n) { return static_cast<size_t>(n + 1) * sizeof(float); }
+  float* base_;
   int64_t n_;
 };
 
@@ -71,7 +79,7 @@ inline const char* type_name(WeightType t) {
 inline Weights random_weights(WeightType type, int64_t out, int64_t in, std::mt19937& rng) {
   Weights w{type, in, out, {}, {}};
   const size_t n = static_cast<size_t>(out * in);
-  w.bytes.resize(n * weight_size(type) + 8);
+  w.bytes.resize(n * weight_size(type) + w.misalign());  // ends where the matrix ends
   w.values.resize(n);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   unsigned char* p = w.bytes.data() + w.misalign();

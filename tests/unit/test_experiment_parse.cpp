@@ -756,5 +756,75 @@ TEST(ExperimentValid, RealModelPlanMeasuresQuality) {
   EXPECT_FALSE(plan.tokenizer_path.empty());
 }
 
+
+// ---- several models ---------------------------------------------------------------------------
+
+const std::string kTwoModels = std::string("[[model]]\n") +                        // line 1
+                               "synth = \"" + kShape + "\"\n" +                    // line 2
+                               "name = \"small\"\n" +                              // line 3
+                               "[[model]]\n" +                                     // line 4
+                               "synth = \"" + kShape + "\"\n" +                    // line 5
+                               "seed = 3\n" +                                      // line 6
+                               "workload = { batch = [2, 4] }\n" +                  // line 7
+                               "[workload]\n" +                                    // line 8
+                               "prompt_tokens = 8\n" +                             // line 9
+                               "generate_tokens = 4\n";                            // line 10
+
+TEST(ExperimentModels, SeveralModelsEachWithItsOwnWorkloadAndPipelines) {
+  TempDir dir;
+  Experiment e = parse_text(dir, kTwoModels +
+                                     "[[pipeline]]\nname = \"a\"\nstages = \"cpu-ref\"\nmodels = [\"small\"]\nbaseline = true\n"
+                                     "[[pipeline]]\nname = \"b\"\nstages = \"hello,cpu-ref\"\n");
+  ASSERT_EQ(e.models.size(), 2u);
+  EXPECT_EQ(e.models[0].name, "small");
+  EXPECT_EQ(e.models[1].name, kShape);  // the synth shape when no name is given
+  EXPECT_FALSE(e.models[0].workload.has_value());
+  ASSERT_TRUE(e.models[1].workload.has_value());
+  EXPECT_EQ(e.models[1].workload->batch, (std::vector<int32_t>{2, 4}));
+  EXPECT_EQ(e.models[1].workload->prompt_tokens, (std::vector<int32_t>{8}));  // inherited
+  auto plans = plan_experiment_models(e, registry());
+  ASSERT_EQ(plans.size(), 2u);
+  EXPECT_EQ(plans[0].experiment.pipelines.size(), 2u);
+  EXPECT_EQ(plans[0].experiment.baseline, 0u);
+  EXPECT_EQ(plans[0].experiment.workload.batch, (std::vector<int32_t>{1}));
+  // "a" runs on "small" only, so "b" is the baseline of the second model.
+  ASSERT_EQ(plans[1].experiment.pipelines.size(), 1u);
+  EXPECT_EQ(plans[1].experiment.pipelines[0].name, "b");
+  EXPECT_TRUE(plans[1].experiment.pipelines[0].baseline);
+  EXPECT_EQ(plans[1].experiment.workload.batch, (std::vector<int32_t>{2, 4}));
+  EXPECT_EQ(plans[1].experiment.model.synth_seed, 3u);
+  EXPECT_NE(plans[0].model_path, plans[1].model_path);  // different seeds, different cache files
+}
+
+TEST(ExperimentModels, DuplicateModelNamesAreRejected) {
+  std::string msg = error_of(std::string("[[model]]\nsynth = \"") + kShape + "\"\n[[model]]\nsynth = \"" +
+                             kShape + "\"\n[workload]\nprompt_tokens = 8\ngenerate_tokens = 4\n"
+                             "[[pipeline]]\nname = \"a\"\nstages = \"cpu-ref\"\n");
+  EXPECT_TRUE(IsErrorAt(msg, 3, 1, "is used twice")) << msg;
+}
+
+TEST(ExperimentModels, UnknownModelInAPipelineIsRejectedWithSuggestion) {
+  std::string msg = error_of(kTwoModels + "[[pipeline]]\nname = \"a\"\nstages = \"cpu-ref\"\nmodels = [\"smal\"]\n");
+  EXPECT_TRUE(IsErrorAt(msg, 14, 11, "did you mean 'small'")) << msg;
+}
+
+TEST(ExperimentModels, ModelWithoutPipelinesIsRejected) {
+  TempDir dir;
+  Experiment e = parse_text(dir, kTwoModels + "[[pipeline]]\nname = \"a\"\nstages = \"cpu-ref\"\nmodels = [\"small\"]\n");
+  try {
+    plan_experiment_models(e, registry());
+    FAIL() << "no error";
+  } catch (const ExperimentError& err) {
+    EXPECT_NE(std::string(err.what()).find("no pipeline runs on model"), std::string::npos) << err.what();
+    EXPECT_EQ(err.pos().line, 4u);
+  }
+}
+
+TEST(ExperimentModels, ModelWorkloadKeysAreChecked) {
+  std::string msg = error_of(std::string("[model]\nsynth = \"") + kShape + "\"\nworkload = { batchez = 2 }\n"
+                             "[[pipeline]]\nname = \"a\"\nstages = \"cpu-ref\"\n");
+  EXPECT_TRUE(IsErrorAt(msg, 3, 14, "did you mean 'batch'")) << msg;
+}
+
 }  // namespace
 }  // namespace accelab

@@ -67,6 +67,8 @@ struct PipelineState {
 
 // Round probes read at most this much: DRAM-sized (beyond the L3) yet quick to fill.
 constexpr uint64_t kRoundProbeMaxBytes = uint64_t{256} << 20;
+// Seconds between two round probes of one workload point.
+constexpr double kRoundProbeIntervalSeconds = 10.0;
 
 // Seconds per machine probe unless $ACCELAB_PROBE_SECONDS says otherwise: long enough for a
 // best pass that means something, short next to any real experiment.
@@ -538,6 +540,10 @@ class Runner {
   // every measured round re-probes briefly; a row's roofline uses the median of its rounds.
   void probe_round() {
     if (!probes_ || stopped()) return;
+    // At the first round of a point, then at most every kRoundProbeInterval: quick rounds would
+    // otherwise spend more time probing than measuring.
+    if (!round_probes_.empty() && seconds_since(last_round_probe_) < kRoundProbeIntervalSeconds) return;
+    last_round_probe_ = Clock::now();
     const uint64_t bytes = std::min<uint64_t>(probes_->read_bandwidth.array_bytes, kRoundProbeMaxBytes);
     try {
       round_probes_.push_back(run_probes(bytes, probes_->read_bandwidth.threads, round_probe_seconds_));
@@ -594,6 +600,7 @@ class Runner {
   std::vector<std::string> resolved_;  // each pipeline's text with every parameter spelled out
   double probe_seconds_;
   std::vector<ProbeResult> round_probes_;  // short probes of the current workload point's rounds
+  Clock::time_point last_round_probe_;
   double round_probe_seconds_ = 0.2;
   std::optional<ProbeResult> probes_;   // none when they failed or the run was interrupted first
 };
