@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "support/default_registry.hpp"
 #include "model/llama2c.hpp"
 #include "model/synth.hpp"
 #include "pipeline/planner.hpp"
@@ -28,14 +29,7 @@
 namespace accelab {
 namespace {
 
-const PluginRegistry& registry() {
-  static PluginRegistry* r = [] {
-    auto* reg = new PluginRegistry();
-    reg->load_directories(PluginRegistry::search_path({}));
-    return reg;
-  }();
-  return *r;
-}
+const PluginRegistry& registry() { return test_support::default_registry(); }
 
 std::vector<std::string> backends() {
   std::vector<std::string> out;

@@ -81,6 +81,35 @@ class ExperimentRun : public ::testing::Test {
     return std::system(cmd.c_str()) == 0;
   }
 
+  // Starts `accelab run FILE --out OUT` in the background, waits until results.jsonl holds at
+  // least `rows` row lines (at most 60 s), then sends `signal` and returns the exit status.
+  // `saw_rows` says whether the rows appeared in time.
+  int run_then_signal(const fs::path& file, const fs::path& out, size_t rows, int signal, bool& saw_rows) const {
+    fs::create_directories(out);
+    std::string cmd = "exec " + env_prefix() + "'" ACCELAB_EXE "' run '" + file.string() + "' --out '" +
+                      out.string() + "' >/dev/null 2>&1";
+    pid_t pid = fork();
+    if (pid == 0) {
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    auto count_rows = [&] {
+      std::string text = slurp(out / "results.jsonl");
+      size_t n = 0;
+      for (size_t at = text.find("\"type\":\"row\""); at != std::string::npos; at = text.find("\"type\":\"row\"", at + 1)) ++n;
+      return n;
+    };
+    saw_rows = false;
+    for (int i = 0; i < 600 && !saw_rows && pid > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      saw_rows = count_rows() >= rows;
+    }
+    if (pid > 0) kill(pid, signal);
+    int status = 0;
+    if (pid > 0) waitpid(pid, &status, 0);
+    return status;
+  }
+
   fs::path dir_;
 };
 
@@ -201,30 +230,9 @@ name = "b"
 stages = "cpu-ref"
 )");
   fs::path out = dir_ / "out";
-  fs::create_directories(out);
-  std::string cmd = "exec " + env_prefix() + "'" ACCELAB_EXE "' run '" + file.string() + "' --out '" +
-                    out.string() + "' >/dev/null 2>&1";
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
   // Wait for both rows of the first point, then kill without warning.
-  auto count_rows = [&] {
-    std::string text = slurp(out / "results.jsonl");
-    size_t n = 0;
-    for (size_t at = text.find("\"type\":\"row\""); at != std::string::npos; at = text.find("\"type\":\"row\"", at + 1)) ++n;
-    return n;
-  };
   bool saw_row = false;
-  for (int i = 0; i < 600 && !saw_row; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    saw_row = count_rows() >= 2;
-  }
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  run_then_signal(file, out, 2, SIGKILL, saw_row);
   ASSERT_TRUE(saw_row) << "no row was written within 60 s";
   std::istringstream lines(slurp(out / "results.jsonl"));
   std::string line;
@@ -260,23 +268,8 @@ name = "a"
 stages = "cpu-ref"
 )");
   fs::path out = dir_ / "out";
-  fs::create_directories(out);
-  std::string cmd = "exec " + env_prefix() + "'" ACCELAB_EXE "' run '" + file.string() + "' --out '" +
-                    out.string() + "' >/dev/null 2>&1";
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
   bool saw_row = false;
-  for (int i = 0; i < 600 && !saw_row; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    saw_row = slurp(out / "results.jsonl").find("\"type\":\"row\"") != std::string::npos;
-  }
-  kill(pid, SIGINT);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  int status = run_then_signal(file, out, 1, SIGINT, saw_row);
   ASSERT_TRUE(saw_row);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);

@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include "support/default_registry.hpp"
 #include "experiment/experiment.hpp"
 #include "experiment/plan.hpp"
 #include "pipeline/pipeline_text.hpp"
@@ -36,14 +37,7 @@ const std::string kHead = std::string("[model]\n") +                    // line 
                           "prompt_tokens = 8\n" +                        // line 4
                           "generate_tokens = 4\n";                       // line 5
 
-const PluginRegistry& registry() {
-  static PluginRegistry* r = [] {
-    auto* reg = new PluginRegistry();
-    reg->load_directories(PluginRegistry::search_path({}));
-    return reg;
-  }();
-  return *r;
-}
+const PluginRegistry& registry() { return test_support::default_registry(); }
 
 std::string shared_data_dir() {
   const char* d = std::getenv("ACCELAB_DATA");

@@ -1,20 +1,14 @@
 // Planning pipeline text against the plugins built in this tree (cpu-ref, hello).
 #include <gtest/gtest.h>
 
+#include "support/default_registry.hpp"
 #include "pipeline/planner.hpp"
 #include "util/error.hpp"
 
 namespace accelab {
 namespace {
 
-const PluginRegistry& registry() {
-  static PluginRegistry* r = [] {
-    auto* reg = new PluginRegistry();
-    reg->load_directories(PluginRegistry::search_path({}));
-    return reg;
-  }();
-  return *r;
-}
+const PluginRegistry& registry() { return test_support::default_registry(); }
 
 std::string error_of(const std::string& text) {
   try {
