@@ -48,7 +48,8 @@ void dot_rows(const T* w, const float* x, int64_t ldx, float* y, int64_t ldy, in
       for (int r = 0; r < R; ++r) xv[r] = load_x(x + r * ldx + i);
 #pragma GCC unroll 8
       for (int g = 0; g < G; ++g) {
-        const F wv = load_w(rows[g] + i);
+        F wv = load_w(rows[g] + i);
+        if constexpr (R > 1) wv = Simd::in_register(wv);
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) acc[r][g] = Simd::fma(xv[r], wv, acc[r][g]);
       }
@@ -58,7 +59,8 @@ void dot_rows(const T* w, const float* x, int64_t ldx, float* y, int64_t ldy, in
       for (int g = 0; g < G; ++g) wv[g] = load_w(rows[g] + i);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
-        const F xv = load_x(x + r * ldx + i);
+        F xv = load_x(x + r * ldx + i);
+        if constexpr (G > 1) xv = Simd::in_register(xv);
 #pragma GCC unroll 8
         for (int g = 0; g < G; ++g) acc[r][g] = Simd::fma(xv, wv[g], acc[r][g]);
       }

@@ -57,6 +57,13 @@ struct Simd {
     return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(*p) << 16)));
   }
 
+  // Pins v to a register: GCC would otherwise fold a load that feeds several FMAs into each of
+  // them as a memory operand, multiplying the loads.
+  static F in_register(F v) {
+    asm("" : "+x"(v));
+    return v;
+  }
+
   static F add(F a, F b) { return _mm256_add_ps(a, b); }
   static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm256_mul_ps(a, b); }

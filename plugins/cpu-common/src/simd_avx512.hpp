@@ -22,7 +22,7 @@ struct Simd {
   static constexpr int kAccRegs = 24;  // accumulators of the small-batch GEMM (32 registers)
   static constexpr int kMR = 14;        // blocked GEMM micro-tile: kMR rows x kNV vectors
   static constexpr int kNV = 2;
-  static constexpr int64_t kChunkedRows = 32;  // up to here passes of <= 8 rows beat blocking
+  static constexpr int64_t kChunkedRows = 24;  // up to here passes of <= 8 rows beat blocking
   static constexpr bool kEigenGemm = false;  // blocked GEMM by Eigen (own micro-kernel: 5-20% faster than Eigen here)
 
   static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
@@ -53,6 +53,13 @@ struct Simd {
   static float scalar(const f16_t* p) { return _cvtsh_ss(static_cast<uint16_t>(*p)); }
   static float scalar(const bf16_t* p) {
     return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(*p) << 16)));
+  }
+
+  // Pins v to a register: GCC would otherwise fold a load that feeds several FMAs into each of
+  // them as a memory operand, multiplying the loads.
+  static F in_register(F v) {
+    asm("" : "+v"(v));
+    return v;
   }
 
   static F add(F a, F b) { return _mm512_add_ps(a, b); }

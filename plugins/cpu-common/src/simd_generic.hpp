@@ -31,17 +31,14 @@ struct Simd {
     return t;
   }
 
-  // IEEE half to float without branches (subnormals renormalised by a float subtraction).
+  // IEEE half to float without branches: moving the bits into place and multiplying by 2^112
+  // rebiases the exponent and makes subnormals exact; inf and NaN get their exponent forced.
   static F halves_to_f32(H raw) {
     const U h = __builtin_convertvector(raw, U);
-    const U shifted = (h & 0x7FFFu) << 13;
-    const U exp = shifted & 0x0F800000u;
-    U out = shifted + 0x38000000u;
-    out += bits<U>(exp == 0x0F800000u) & 0x38000000u;  // inf, NaN: exponent to 255
-    const U sub = bits<U>(bits<F>(out + 0x00800000u) - bits<F>(U{} + 0x38800000u));
-    const U is_sub = bits<U>(exp == 0u);
-    out = (sub & is_sub) | (out & ~is_sub);
-    return bits<F>(out | ((h & 0x8000u) << 16));
+    const U mag = (h & 0x7FFFu) << 13;
+    const F scaled = bits<F>(mag) * bits<F>(U{} + 0x77800000u);
+    const U inf_nan = bits<U>((mag & 0x0F800000u) == 0x0F800000u) & 0x7F800000u;
+    return bits<F>(bits<U>(scaled) | inf_nan | ((h & 0x8000u) << 16));
   }
   static F bf16_to_f32(H raw) { return bits<F>(__builtin_convertvector(raw, U) << 16); }
   template <typename T>
@@ -75,6 +72,8 @@ struct Simd {
   static void store_part(float* p, F v, int n) {
     std::memcpy(p, &v, static_cast<size_t>(n) * sizeof(float));
   }
+
+  static F in_register(F v) { return v; }
 
   static F add(F a, F b) { return a + b; }
   static F sub(F a, F b) { return a - b; }
