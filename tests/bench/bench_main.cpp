@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "bench_common.hpp"
 

@@ -1,8 +1,10 @@
 // The FMA peak of this core, measured the same way as the kernels (the machine's sustained
 // figure moves with clock and neighbours, so GEMM FLOP/s are best read next to it).
-#include <immintrin.h>
-
 #include "bench_common.hpp"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace accelab::cpu::bench {
 namespace {
