@@ -1,5 +1,5 @@
-// cpu-eigen: the CPU backend core on the calling thread (or a small pool when asked): Eigen's
-// GEMM for prompt-sized matrix products, the hand-written SIMD kernels for the rest.
+// cpu-eigen: the CPU backend core on the calling thread (or a small pool when asked), on the
+// kernel library's SIMD kernels and blocked GEMM (Eigen's where it is the faster one).
 #include <array>
 
 #include "graph_backend.hpp"
@@ -16,12 +16,13 @@ class CpuEigen final : public accelab::cpu::GraphBackend {
  public:
   static constexpr const char* name = "cpu-eigen";
   static constexpr const char* description =
-      "CPU backend: Eigen GEMM and SIMD kernels (AVX-512/AVX2 chosen at run time), single-threaded by default.";
+      "CPU backend: SIMD kernels and blocked GEMM (AVX-512/AVX2 chosen at run time; Eigen where faster), single-threaded by default.";
   static constexpr std::array params{
-      accelab::int_param("threads", 1, 1, 1024, "threads (a plain fork-join pool); 1 = the calling thread only")};
+      accelab::int_param("threads", 1, 1, 1024, "threads (a plain fork-join pool); 1 = the calling thread only"),
+      accelab::bool_param("profile", false, "log the time spent per kind of operation when done")};
 
-  CpuEigen(const accelab::Params& p, const accelab::Host&)
-      : GraphBackend("cpu-eigen", make_executor(p.integer("threads"))) {}
+  CpuEigen(const accelab::Params& p, const accelab::Host& host)
+      : GraphBackend("cpu-eigen", make_executor(p.integer("threads")), host, p.boolean("profile")) {}
 };
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "graph_backend.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -34,8 +36,41 @@ float element_to_f32(WeightType type, const void* data, int64_t i) {
 
 }  // namespace
 
-GraphBackend::GraphBackend(std::string name, std::unique_ptr<Executor> executor)
-    : name_(std::move(name)), ex_(std::move(executor)), k_(&best_kernels()) {}
+GraphBackend::GraphBackend(std::string name, std::unique_ptr<Executor> executor,
+                           const accelab::Host& host, bool profile)
+    : name_(std::move(name)), ex_(std::move(executor)), k_(&best_kernels()), host_(host), profile_(profile) {}
+
+GraphBackend::~GraphBackend() {
+  if (!profile_ || executes_ == 0) return;
+  double total = 0;
+  for (const auto& e : profile_entries_) total += e.seconds;
+  // Built with += only: GCC 12 reports a false -Wrestrict for chains of string operator+.
+  char line[256];
+  std::snprintf(line, sizeof line, " profile: %llu execute calls, %llu rows, kernels %s, %d thread(s)",
+                static_cast<unsigned long long>(executes_), static_cast<unsigned long long>(rows_), k_->isa,
+                ex_->threads());
+  std::string out = name_;
+  out += line;
+  for (const auto& e : profile_entries_) {
+    double gbps = e.seconds > 0 ? static_cast<double>(e.weight_bytes) / e.seconds / 1e9 : 0;
+    std::snprintf(line, sizeof line, "\n  %-22s %10.1f ms %6.1f%%  %8.2f GB/s of weights", e.kind.c_str(),
+                  e.seconds * 1e3, total > 0 ? 100.0 * e.seconds / total : 0.0, gbps);
+    out += line;
+  }
+  host_.log(ACCELAB_LOG_INFO, out);
+}
+
+void GraphBackend::record(const accelab_node& n, double seconds) {
+  const size_t i = static_cast<size_t>(&n - graph_->nodes);
+  ProfileEntry& e = profile_entries_[node_kind_[i]];
+  e.seconds += seconds;
+  ++e.calls;
+  if (n.weight >= 0) {
+    const Weight& w = weights_[static_cast<size_t>(n.weight)];
+    const uint64_t element = w.type == WeightType::f32 ? 4 : 2;
+    e.weight_bytes += n.op == ACCELAB_OP_EMBEDDING ? 0 : static_cast<uint64_t>(w.rows * w.cols) * element;
+  }
+}
 
 bool GraphBackend::supports(const accelab_graph& graph, const accelab_node& node, std::string& why) {
   const accelab_tensor* w = accelab::node_weight(graph, node);
@@ -106,6 +141,24 @@ void GraphBackend::prepare(const accelab_graph& graph, const accelab_limits& lim
   scratch_.assign(scratch_per_worker_ * static_cast<size_t>(ex_->threads()), 0.0f);
   gathered_.assign(static_cast<size_t>(limits.max_rows) * static_cast<size_t>(cfg_.dim), 0.0f);
   runs_.reserve(static_cast<size_t>(limits.max_rows));
+
+  node_kind_.assign(static_cast<size_t>(graph.n_nodes), 0);
+  profile_entries_.clear();
+  for (int32_t i = 0; i < graph.n_nodes; ++i) {
+    const accelab_node& n = graph.nodes[i];
+    std::string kind = accelab::op_name(n.op);
+    if (n.op == ACCELAB_OP_MATMUL) {
+      // "blk.3.ffn_up.weight" -> "matmul ffn_up"
+      std::string t = m.tensors[n.weight].name ? m.tensors[n.weight].name : "";
+      size_t a = t.find('.', t.find('.') + 1), b = t.rfind('.');
+      kind += ' ';
+      kind += a != std::string::npos && b > a ? t.substr(a + 1, b - a - 1) : t;
+    }
+    size_t k = 0;
+    while (k < profile_entries_.size() && profile_entries_[k].kind != kind) ++k;
+    if (k == profile_entries_.size()) profile_entries_.push_back({kind, 0, 0, 0});
+    node_kind_[static_cast<size_t>(i)] = k;
+  }
 }
 
 void GraphBackend::execute(const accelab_batch& b) {
@@ -117,7 +170,17 @@ void GraphBackend::execute(const accelab_batch& b) {
     if (b.seq_ids[r] < 0 || b.seq_ids[r] >= limits_.max_sequences || b.positions[r] < 0 ||
         b.positions[r] >= limits_.max_positions || b.tokens[r] < 0 || b.tokens[r] >= cfg_.vocab_size)
       throw std::invalid_argument("batch row " + std::to_string(r) + " has a token, position or sequence out of range");
-  for (int32_t i = 0; i < graph_->n_nodes; ++i) run_node(graph_->nodes[i], b);
+  if (!profile_) {
+    for (int32_t i = 0; i < graph_->n_nodes; ++i) run_node(graph_->nodes[i], b);
+    return;
+  }
+  ++executes_;
+  rows_ += static_cast<uint64_t>(b.n_rows);
+  for (int32_t i = 0; i < graph_->n_nodes; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    run_node(graph_->nodes[i], b);
+    record(graph_->nodes[i], std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
 }
 
 template <class F>
@@ -278,9 +341,13 @@ void GraphBackend::attend_group(int32_t layer, const accelab_node& n, const acce
     const int32_t h = kv_head * kv_mul + g;
     const float* q = value_row(n.in[0], row0) + h * hs;
     float* out = value_row(n.out, row0) + h * hs;
-    // scores = Q_h K^T: the cached keys are the "weights" of a matrix product.
-    if (rows == 1) k_->gemv(WeightType::f32, keys, q, scores, hs, 0, ctx);
-    else k_->gemm(WeightType::f32, keys, q, ld_q, scores, ctx, rows, hs, 0, ctx);
+    // scores = Q_h K^T: the cached keys are the "weights" of a matrix product. One decode row
+    // takes plain dot products: the matrix kernels' set-up would dominate rows of head_size.
+    if (rows == 1) {
+      for (int64_t t = 0; t < ctx; ++t) scores[t] = k_->dot(q, keys + t * hs, hs);
+    } else {
+      k_->gemm(WeightType::f32, keys, q, ld_q, scores, ctx, rows, hs, 0, ctx);
+    }
     for (int64_t r = 0; r < rows; ++r) {
       float* s = scores + r * ctx;
       const int64_t len = b.positions[row0 + r] + 1;
@@ -296,7 +363,16 @@ void GraphBackend::attend_group(int32_t layer, const accelab_node& n, const acce
         std::fill(o, o + hs, 0.0f);
         const float* s = scores + r * ctx;
         const int64_t len = b.positions[row0 + r] + 1;
-        for (int64_t t = 0; t < len; ++t) k_->axpy(s[t], vals + t * hs, o, hs);
+        for (int64_t t = 0; t < len; ++t) {
+          // Inline for short heads (one call per position would cost more than the work).
+          const float a = s[t];
+          const float* v = vals + t * hs;
+          if (hs >= 32) {
+            k_->axpy(a, v, o, hs);
+          } else {
+            for (int32_t i = 0; i < hs; ++i) o[i] += a * v[i];
+          }
+        }
       }
     }
   }

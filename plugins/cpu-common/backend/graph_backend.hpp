@@ -18,7 +18,11 @@ namespace accelab::cpu {
 
 class GraphBackend : public accelab::Backend {
  public:
-  GraphBackend(std::string name, std::unique_ptr<Executor> executor);
+  /// With `profile`, every node is timed and the time per kind of operation is logged through
+  /// `host` when the instance is destroyed (the cost: two clock reads per node).
+  GraphBackend(std::string name, std::unique_ptr<Executor> executor, const accelab::Host& host,
+               bool profile);
+  ~GraphBackend() override;
 
   bool supports(const accelab_graph& graph, const accelab_node& node, std::string& why) override;
   void prepare(const accelab_graph& graph, const accelab_limits& limits) override;
@@ -66,6 +70,20 @@ class GraphBackend : public accelab::Backend {
   size_t scratch_per_worker_ = 0;
   std::vector<float> gathered_;                 // rows wanting logits, packed
   std::vector<std::pair<int64_t, int64_t>> runs_;  // attention: (first row, rows) per sequence run
+
+  // Profiling: seconds and weight bytes per kind of node ("matmul ffn_up", "attention"...).
+  struct ProfileEntry {
+    std::string kind;
+    double seconds = 0;
+    uint64_t weight_bytes = 0;
+    uint64_t calls = 0;
+  };
+  void record(const accelab_node& n, double seconds);
+  accelab::Host host_;
+  bool profile_;
+  uint64_t executes_ = 0, rows_ = 0;
+  std::vector<size_t> node_kind_;  // node index -> index into profile_entries_
+  std::vector<ProfileEntry> profile_entries_;
 };
 
 }  // namespace accelab::cpu
