@@ -210,9 +210,9 @@ stages = "hello,cpu-ref"
   EXPECT_NE(slurp(out / "results.jsonl").find("\"type\":\"failure\""), std::string::npos);
 }
 
-TEST_F(ExperimentRun, KilledRunLeavesValidJsonLinesWithFinishedRows) {
-  // The first workload point is quick; the second runs long enough to be killed in the middle.
-  fs::path file = write("long.toml", R"(
+// Two pipelines; the first workload point is quick, the second long enough to be stopped in the
+// middle.
+constexpr const char* kLongRun = R"(
 [model]
 synth = "dim=128,hidden=256,layers=4,heads=4,kv-heads=2,vocab=256,seq=512"
 [workload]
@@ -228,7 +228,10 @@ stages = "cpu-ref"
 [[pipeline]]
 name = "b"
 stages = "cpu-ref"
-)");
+)";
+
+TEST_F(ExperimentRun, KilledRunLeavesValidJsonLinesWithFinishedRows) {
+  fs::path file = write("long.toml", kLongRun);
   fs::path out = dir_ / "out";
   // Wait for both rows of the first point, then kill without warning.
   bool saw_row = false;
@@ -253,23 +256,10 @@ stages = "cpu-ref"
 }
 
 TEST_F(ExperimentRun, InterruptedRunWritesFinishedRowsAndExits130) {
-  fs::path file = write("interrupt.toml", R"(
-[model]
-synth = "dim=64,hidden=128,layers=2,heads=4,kv-heads=2,vocab=256,seq=512"
-[workload]
-prompt_tokens = [8, 256]
-generate_tokens = 64
-[measure]
-warmup = 0
-repetitions = 200
-quality = false
-[[pipeline]]
-name = "a"
-stages = "cpu-ref"
-)");
+  fs::path file = write("interrupt.toml", kLongRun);
   fs::path out = dir_ / "out";
   bool saw_row = false;
-  int status = run_then_signal(file, out, 1, SIGINT, saw_row);
+  int status = run_then_signal(file, out, 2, SIGINT, saw_row);
   ASSERT_TRUE(saw_row);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);

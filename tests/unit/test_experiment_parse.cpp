@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "support/default_registry.hpp"
+#include "support/temp_dir.hpp"
 #include "experiment/experiment.hpp"
 #include "experiment/plan.hpp"
 #include "pipeline/pipeline_text.hpp"
@@ -51,36 +52,7 @@ std::string shared_data_dir() {
                    << " not found (set ACCELAB_DATA to the shared data directory)";       \
   } while (0)
 
-// A unique directory for one test, removed with everything in it when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("accelab-exp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
-  // Writes `text` to `name` (relative to the directory, parents created) and returns the path.
-  std::string write(const std::string& name, const std::string& text) const {
-    fs::path p = path_ / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-    return p.string();
-  }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 // Sets an environment variable for one scope, restoring the previous value afterwards.
 class ScopedEnv {

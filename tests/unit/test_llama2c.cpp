@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
 #include "model/llama2c.hpp"
 #include "model/model.hpp"
 #include "model/synth.hpp"
@@ -98,23 +99,8 @@ std::vector<int64_t> shape_of(const accelab_tensor& t) {
 
 class Llama2cTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("accelab_test_llama2c_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
 
-  std::string write(const std::string& name, const std::string& bytes) {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path, std::ios::binary) << bytes;
-    return path;
-  }
+  std::string write(const std::string& name, const std::string& bytes) { return temp_.write(name, bytes); }
 
   /// Expects load_llama2c and read_llama2c_header to throw a one-line FileError (exit code 3)
   /// that names the file and contains `what`.
@@ -149,7 +135,8 @@ class Llama2cTest : public ::testing::Test {
     expect_rejected(write(name, file_bytes(tiny_with(field, value), body_floats(kTiny))), what);
   }
 
-  fs::path dir_;
+  test_support::TempDir temp_{"accelab_test_llama2c"};
+  const fs::path& dir_ = temp_.path();
 };
 
 // ---------------------------------------------------------------------------------------------

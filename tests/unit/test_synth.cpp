@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
 #include "model/llama2c.hpp"
 #include "model/model.hpp"
 #include "model/synth.hpp"
@@ -175,17 +176,6 @@ TEST(SynthShapeTest, InvalidShape) {
 
 class SynthFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("accelab_test_synth_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
 
   /// Writes the tiny shape with `seed` to `name` in the test directory; returns the path.
   std::string synth(const std::string& name, uint64_t seed) {
@@ -203,7 +193,8 @@ class SynthFileTest : public ::testing::Test {
     return names;
   }
 
-  fs::path dir_;
+  test_support::TempDir temp_{"accelab_test_synth"};
+  const fs::path& dir_ = temp_.path();
 };
 
 TEST_F(SynthFileTest, SameShapeAndSeedGiveIdenticalBytes) {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "support/temp_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "util/error.hpp"
 
@@ -69,23 +70,8 @@ class FileBytes {
 
 class TokenizerFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("accelab_test_tokenizer_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
 
-  std::string write(const std::string& name, const std::string& bytes) {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path, std::ios::binary) << bytes;
-    return path;
-  }
+  std::string write(const std::string& name, const std::string& bytes) { return temp_.write(name, bytes); }
 
   /// Expects load() to throw a one-line FileError naming the file and containing `what`.
   static void expect_file_error(const std::string& path, int32_t vocab_size,
@@ -102,7 +88,8 @@ class TokenizerFileTest : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
+  test_support::TempDir temp_{"accelab_test_tokenizer"};
+  const fs::path& dir_ = temp_.path();
 };
 
 TEST_F(TokenizerFileTest, LoadsWellFormedFile) {
