@@ -1,5 +1,6 @@
 // accelab sysinfo: the CPU, the kernels chosen for it, and its measured read bandwidth (cache-
 // resident and DRAM-sized) and float32 GEMM rate — the ceilings `accelab run` compares rows with.
+#include <algorithm>
 #include <accelab_cpu/kernels.hpp>
 #include <fmt/core.h>
 #include <fmt/format.h>
@@ -71,20 +72,24 @@ int cmd_sysinfo(const Args& args) {
   CommonOptions common;
   bool json = false;
   std::string size = "1G";
+  std::string model;
   int threads = 0;
   double seconds = 2;
   po::options_description opts("options");
   opts.add_options()("json", po::bool_switch(&json), "print JSON")
       ("size", po::value(&size)->default_value("1G"), "bytes of the DRAM-sized bandwidth probe (1M to 2G; K, M, G suffixes)")
+      ("model", po::value(&model), "size the bandwidth probe like this model's weights instead of --size (as `accelab run` does)")
       ("threads", po::value(&threads)->default_value(0), "probe threads (0 = every logical core)")
       ("seconds", po::value(&seconds)->default_value(2.0), "seconds per probe");
-  auto parsed = parse_args(args, "sysinfo [--json] [--size BYTES] [--threads N] [--seconds S]",
+  auto parsed = parse_args(args, "sysinfo [--json] [--size BYTES | --model M] [--threads N] [--seconds S]",
                            "Shows the CPU and the kernels chosen for it, and measures its read "
                            "bandwidth (8 MiB, cache-resident, and --size, DRAM-sized) and float32 "
                            "GEMM rate: best pass, STREAM-style.",
                            opts, {}, common);
   if (parsed.help) return 0;
-  const uint64_t dram_bytes = parse_size(size);
+  const uint64_t dram_bytes =
+      model.empty() ? parse_size(size)
+                    : std::clamp(load_model(model)->weight_bytes(), kMinProbeArrayBytes, kMaxProbeArrayBytes);
   if (threads < 0 || threads > 1024) throw UsageError("--threads must be in [0, 1024]");
   if (!std::isfinite(seconds) || seconds <= 0 || seconds > 600)
     throw UsageError("--seconds must be in (0, 600]");
@@ -108,7 +113,7 @@ int cmd_sysinfo(const Args& args) {
   const BandwidthProbe cache = probe_read_bandwidth(kCacheProbeBytes, threads, seconds);
   if (!json) print_bandwidth("cache-resident", cache);
   const BandwidthProbe dram = probe_read_bandwidth(dram_bytes, threads, seconds);
-  if (!json) print_bandwidth("DRAM-sized", dram);
+  if (!json) print_bandwidth(model.empty() ? "DRAM-sized" : "sized like the model", dram);
   const GemmProbe gemm = probe_gemm(threads, seconds);
   if (!json) {
     print_rate(fmt::format("f32 GEMM m={} n={} k={}", gemm.shape.m, gemm.shape.n, gemm.shape.k),
