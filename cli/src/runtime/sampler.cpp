@@ -51,6 +51,9 @@ int32_t Sampler::sample(std::span<float> logits) {
   candidates_.clear();
   for (int32_t i = 0; i < n; ++i)
     if (logits[static_cast<size_t>(i)] >= cutoff) candidates_.emplace_back(logits[static_cast<size_t>(i)], i);
+  // With top_p at or below 1/n nothing may pass the cutoff (llama2.c then reads out of bounds):
+  // the most likely token is the whole nucleus.
+  if (candidates_.empty()) return argmax(logits);
   std::sort(candidates_.begin(), candidates_.end(),
             [](const auto& a, const auto& b) { return a.first > b.first; });
   float cumulative = 0.0f;
