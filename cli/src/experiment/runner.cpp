@@ -344,8 +344,7 @@ class Runner {
     reset_peak_rss();
 
     auto t0 = Clock::now();
-    for (int32_t b = 0; b < batch; ++b)
-      e.run_sequence(prompts[static_cast<size_t>(b)], 0, b, false, logits_.data() + static_cast<size_t>(b) * vocab);
+    e.prefill(prompts, logits_.data());
     for (int32_t b = 0; b < batch; ++b)
       next[static_cast<size_t>(b)] = argmax(std::span<const float>(logits_.data() + static_cast<size_t>(b) * vocab, vocab));
     double prefill_s = seconds_since(t0);

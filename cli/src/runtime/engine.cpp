@@ -88,6 +88,8 @@ Engine::Engine(const Plan& plan, std::unique_ptr<Model> model, const accelab_lim
                   err, "prepare");
   positions_.resize(static_cast<size_t>(limits_.max_rows));
   seq_ids_.resize(static_cast<size_t>(limits_.max_rows));
+  tokens_.resize(static_cast<size_t>(limits_.max_rows));
+  logit_seq_.resize(static_cast<size_t>(limits_.max_rows));
   want_.resize(static_cast<size_t>(limits_.max_rows));
 }
 
@@ -127,6 +129,45 @@ void Engine::run_sequence(std::span<const int32_t> tokens, int32_t start, int32_
     execute(b);
     done += rows;
   }
+}
+
+void Engine::prefill(const std::vector<std::vector<int32_t>>& prompts, float* last_logits) {
+  const size_t vocab = static_cast<size_t>(config().vocab_size);
+  std::vector<float>& scratch = prefill_logits_;
+  scratch.resize(static_cast<size_t>(limits_.max_rows) * vocab);
+  int32_t rows = 0, wanted = 0;
+  auto flush = [&] {
+    if (rows == 0) return;
+    accelab_batch b{};
+    b.struct_size = sizeof b;
+    b.n_rows = rows;
+    b.tokens = tokens_.data();
+    b.positions = positions_.data();
+    b.seq_ids = seq_ids_.data();
+    b.want_logits = want_.data();
+    b.n_logits = wanted;
+    b.logits = scratch.data();
+    execute(b);
+    for (int32_t j = 0; j < wanted; ++j)
+      std::copy_n(scratch.data() + static_cast<size_t>(j) * vocab, vocab,
+                  last_logits + static_cast<size_t>(logit_seq_[static_cast<size_t>(j)]) * vocab);
+    rows = wanted = 0;
+  };
+  for (size_t s = 0; s < prompts.size(); ++s) {
+    const auto& p = prompts[s];
+    if (static_cast<int32_t>(p.size()) > limits_.max_positions)
+      throw Error(fmt::format("prompt of {} tokens exceeds the {} positions prepared", p.size(), limits_.max_positions));
+    for (size_t i = 0; i < p.size(); ++i) {
+      const auto r = static_cast<size_t>(rows);
+      tokens_[r] = p[i];
+      positions_[r] = static_cast<int32_t>(i);
+      seq_ids_[r] = static_cast<int32_t>(s);
+      want_[r] = i + 1 == p.size();
+      if (want_[r]) logit_seq_[static_cast<size_t>(wanted++)] = static_cast<int32_t>(s);
+      if (++rows == limits_.max_rows) flush();
+    }
+  }
+  flush();
 }
 
 }  // namespace accelab

@@ -36,6 +36,10 @@ class Engine {
   /// last token only.
   void run_sequence(std::span<const int32_t> tokens, int32_t start, int32_t seq, bool all_logits,
                     float* logits);
+  /// Prefills prompts[b] as sequence b from position 0, packing the rows of all sequences into
+  /// batches of up to max_rows (so a batch of prompts is one matrix product per weight);
+  /// `last_logits` receives [prompts.size(), vocab]: each sequence's last-token logits.
+  void prefill(const std::vector<std::vector<int32_t>>& prompts, float* last_logits);
 
   [[nodiscard]] const Model& model() const { return *model_; }
   [[nodiscard]] const accelab_model_config& config() const { return model_->config(); }
@@ -54,8 +58,9 @@ class Engine {
   std::unique_ptr<StrategyInstance> backend_;
   accelab_limits limits_;
   std::string text_;
-  std::vector<int32_t> positions_, seq_ids_;
+  std::vector<int32_t> positions_, seq_ids_, tokens_, logit_seq_;
   std::vector<uint8_t> want_;
+  std::vector<float> prefill_logits_;
 };
 
 }  // namespace accelab
