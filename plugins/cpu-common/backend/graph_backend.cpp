@@ -65,11 +65,7 @@ void GraphBackend::record(const accelab_node& n, double seconds) {
   ProfileEntry& e = profile_entries_[node_kind_[i]];
   e.seconds += seconds;
   ++e.calls;
-  if (n.weight >= 0) {
-    const Weight& w = weights_[static_cast<size_t>(n.weight)];
-    const uint64_t element = w.type == WeightType::f32 ? 4 : 2;
-    e.weight_bytes += n.op == ACCELAB_OP_EMBEDDING ? 0 : static_cast<uint64_t>(w.rows * w.cols) * element;
-  }
+  e.weight_bytes += weight_bytes_of(n);
 }
 
 bool GraphBackend::supports(const accelab_graph& graph, const accelab_node& node, std::string& why) {
@@ -170,17 +166,62 @@ void GraphBackend::execute(const accelab_batch& b) {
     if (b.seq_ids[r] < 0 || b.seq_ids[r] >= limits_.max_sequences || b.positions[r] < 0 ||
         b.positions[r] >= limits_.max_positions || b.tokens[r] < 0 || b.tokens[r] >= cfg_.vocab_size)
       throw std::invalid_argument("batch row " + std::to_string(r) + " has a token, position or sequence out of range");
-  if (!profile_) {
-    for (int32_t i = 0; i < graph_->n_nodes; ++i) run_node(graph_->nodes[i], b);
-    return;
+  if (profile_) {
+    ++executes_;
+    rows_ += static_cast<uint64_t>(b.n_rows);
   }
-  ++executes_;
-  rows_ += static_cast<uint64_t>(b.n_rows);
-  for (int32_t i = 0; i < graph_->n_nodes; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    run_node(graph_->nodes[i], b);
-    record(graph_->nodes[i], std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  for (int32_t i = 0; i < graph_->n_nodes;) {
+    const int32_t count = fusable_matmuls(i, b);
+    auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    if (count > 1) matmul_group(&graph_->nodes[i], count);
+    else run_node(graph_->nodes[i], b);
+    if (profile_) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      // A fused group's time is shared out by the bytes each product reads.
+      uint64_t total = 0;
+      for (int32_t k = 0; k < count; ++k) total += weight_bytes_of(graph_->nodes[i + k]);
+      for (int32_t k = 0; k < count; ++k)
+        record(graph_->nodes[i + k], count == 1 || total == 0 ? seconds
+                                     : seconds * static_cast<double>(weight_bytes_of(graph_->nodes[i + k])) / static_cast<double>(total));
+    }
+    i += count;
   }
+}
+
+int32_t GraphBackend::fusable_matmuls(int32_t i, const accelab_batch& b) const {
+  // Decode reads each weight once per step: products of the same input (Q, K, V; gate, up) share
+  // one parallel region, so the threads synchronise once for them instead of once each.
+  const accelab_node& n = graph_->nodes[i];
+  if (n.op != ACCELAB_OP_MATMUL || b.n_rows != 1 || ex_->threads() == 1) return 1;
+  int32_t j = i + 1;
+  while (j < graph_->n_nodes && graph_->nodes[j].op == ACCELAB_OP_MATMUL &&
+         graph_->nodes[j].in[0] == n.in[0] && graph_->nodes[j].out != n.in[0] && j - i < kMaxFused)
+    ++j;
+  return j - i;
+}
+
+uint64_t GraphBackend::weight_bytes_of(const accelab_node& n) const {
+  if (n.weight < 0 || n.op == ACCELAB_OP_EMBEDDING) return 0;
+  const Weight& w = weights_[static_cast<size_t>(n.weight)];
+  return static_cast<uint64_t>(w.rows * w.cols) * (w.type == WeightType::f32 ? 4 : 2);
+}
+
+void GraphBackend::matmul_group(const accelab_node* nodes, int32_t count) {
+  // The outputs of all products as one range, split evenly: each thread streams an equal share of
+  // the group's weights, crossing from one matrix into the next where its chunk does.
+  int64_t offsets[kMaxFused + 1] = {0};
+  for (int32_t k = 0; k < count; ++k)
+    offsets[k + 1] = offsets[k] + weights_[static_cast<size_t>(nodes[k].weight)].rows;
+  const float* x = value_row(nodes[0].in[0], 0);
+  auto body = [&](int64_t g0, int64_t g1) {
+    for (int32_t k = 0; k < count; ++k) {
+      const int64_t lo = std::max(g0, offsets[k]), hi = std::min(g1, offsets[k + 1]);
+      if (lo >= hi) continue;
+      const Weight& w = weights_[static_cast<size_t>(nodes[k].weight)];
+      k_->gemv(w.type, w.data, x, value_row(nodes[k].out, 0), w.cols, lo - offsets[k], hi - offsets[k]);
+    }
+  };
+  ex_->parallel_chunks(offsets[count], ex_->threads(), body);
 }
 
 template <class F>

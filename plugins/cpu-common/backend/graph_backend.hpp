@@ -43,6 +43,10 @@ class GraphBackend : public accelab::Backend {
   void embedding(const accelab_node& n, const accelab_batch& b);
   void rmsnorm(const accelab_node& n, const accelab_batch& b);
   void matmul(const Weight& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows);
+  static constexpr int32_t kMaxFused = 4;
+  [[nodiscard]] int32_t fusable_matmuls(int32_t i, const accelab_batch& b) const;
+  void matmul_group(const accelab_node* nodes, int32_t count);
+  [[nodiscard]] uint64_t weight_bytes_of(const accelab_node& n) const;
   void rope(const accelab_node& n, const accelab_batch& b);
   void attention(const accelab_node& n, const accelab_batch& b);
   void attend_group(int32_t layer, const accelab_node& n, const accelab_batch& b, int64_t row0,
