@@ -197,7 +197,12 @@ int32_t GraphBackend::fusable_matmuls(int32_t i, const accelab_batch& b) const {
   while (j < graph_->n_nodes && graph_->nodes[j].op == ACCELAB_OP_MATMUL &&
          graph_->nodes[j].in[0] == n.in[0] && graph_->nodes[j].out != n.in[0] && j - i < kMaxFused)
     ++j;
-  return j - i;
+  int64_t work = 0;
+  for (int32_t k = i; k < j; ++k) {
+    const Weight& w = weights_[static_cast<size_t>(graph_->nodes[k].weight)];
+    work += w.rows * w.cols;
+  }
+  return work >= kMinParallelWork ? j - i : 1;  // small products stay on the calling thread
 }
 
 uint64_t GraphBackend::weight_bytes_of(const accelab_node& n) const {
