@@ -356,16 +356,8 @@ class Runner {
         positions[static_cast<size_t>(b)] = prompt + step;
         seqs[static_cast<size_t>(b)] = b;
       }
-      accelab_batch bt{};
-      bt.struct_size = sizeof bt;
-      bt.n_rows = batch;
-      bt.tokens = next.data();
-      bt.positions = positions.data();
-      bt.seq_ids = seqs.data();
-      bt.n_logits = batch;
-      bt.logits = logits_.data();
       auto s = Clock::now();
-      e.execute(bt);
+      e.execute(batch, next.data(), positions.data(), seqs.data(), nullptr, batch, logits_.data());
       for (int32_t b = 0; b < batch; ++b)
         next[static_cast<size_t>(b)] = argmax(std::span<const float>(logits_.data() + static_cast<size_t>(b) * vocab, vocab));
       double dt = seconds_since(s);

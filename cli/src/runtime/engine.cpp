@@ -101,6 +101,21 @@ void Engine::execute(const accelab_batch& batch) {
                   "execute");
 }
 
+void Engine::execute(int32_t rows, const int32_t* tokens, const int32_t* positions,
+                     const int32_t* seq_ids, const uint8_t* want_logits, int32_t n_logits,
+                     float* logits) {
+  accelab_batch b{};
+  b.struct_size = sizeof b;
+  b.n_rows = rows;
+  b.tokens = tokens;
+  b.positions = positions;
+  b.seq_ids = seq_ids;
+  b.want_logits = want_logits;
+  b.n_logits = n_logits;
+  b.logits = logits;
+  execute(b);
+}
+
 void Engine::run_sequence(std::span<const int32_t> tokens, int32_t start, int32_t seq,
                           bool all_logits, float* logits) {
   const auto total = static_cast<int32_t>(tokens.size());
@@ -117,16 +132,8 @@ void Engine::run_sequence(std::span<const int32_t> tokens, int32_t start, int32_
       seq_ids_[static_cast<size_t>(r)] = seq;
       want_[static_cast<size_t>(r)] = all_logits || (last_chunk && r == rows - 1);
     }
-    accelab_batch b{};
-    b.struct_size = sizeof b;
-    b.n_rows = rows;
-    b.tokens = tokens.data() + done;
-    b.positions = positions_.data();
-    b.seq_ids = seq_ids_.data();
-    b.want_logits = want_.data();
-    b.n_logits = all_logits ? rows : (last_chunk ? 1 : 0);
-    b.logits = all_logits ? logits + done * vocab : logits;
-    execute(b);
+    execute(rows, tokens.data() + done, positions_.data(), seq_ids_.data(), want_.data(),
+            all_logits ? rows : (last_chunk ? 1 : 0), all_logits ? logits + done * vocab : logits);
     done += rows;
   }
 }
@@ -138,16 +145,7 @@ void Engine::prefill(const std::vector<std::vector<int32_t>>& prompts, float* la
   int32_t rows = 0, wanted = 0;
   auto flush = [&] {
     if (rows == 0) return;
-    accelab_batch b{};
-    b.struct_size = sizeof b;
-    b.n_rows = rows;
-    b.tokens = tokens_.data();
-    b.positions = positions_.data();
-    b.seq_ids = seq_ids_.data();
-    b.want_logits = want_.data();
-    b.n_logits = wanted;
-    b.logits = scratch.data();
-    execute(b);
+    execute(rows, tokens_.data(), positions_.data(), seq_ids_.data(), want_.data(), wanted, scratch.data());
     for (int32_t j = 0; j < wanted; ++j)
       std::copy_n(scratch.data() + static_cast<size_t>(j) * vocab, vocab,
                   last_logits + static_cast<size_t>(logit_seq_[static_cast<size_t>(j)]) * vocab);

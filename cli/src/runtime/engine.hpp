@@ -31,6 +31,9 @@ class Engine {
 
   /// Runs one batch; throws PluginError on failure.
   void execute(const accelab_batch& batch);
+  /// Runs `rows` rows given as parallel arrays (see accelab_batch; want_logits may be NULL).
+  void execute(int32_t rows, const int32_t* tokens, const int32_t* positions, const int32_t* seq_ids,
+               const uint8_t* want_logits, int32_t n_logits, float* logits);
   /// Feeds `tokens` of sequence `seq` at positions start.. in chunks of at most max_rows rows.
   /// When `all_logits`, `logits` receives [tokens.size(), vocab]; otherwise [1, vocab] for the
   /// last token only.
