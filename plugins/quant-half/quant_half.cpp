@@ -1,0 +1,97 @@
+// quant-fp16 and quant-bf16: store weight matrices at half precision. The CPU backends convert
+// them back on the fly inside their matrix kernels, so a decode step reads half the bytes.
+#include <accelab/plugin.hpp>
+#include <accelab_cpu/kernels.hpp>
+
+#include <array>
+#include <cstring>
+#include <regex>
+#include <string>
+
+namespace {
+
+constexpr const char* kDefaultExclude = "token_embd\\.weight";
+
+// Which tensors a half-precision transform rewrites: dense f32 matrices whose name matches
+// `include` and not `exclude` (norm weights are vectors and always stay f32).
+class TensorFilter {
+ public:
+  TensorFilter(const std::string& include, const std::string& exclude)
+      : include_(compile(include, "include")), exclude_(compile(exclude, "exclude")), exclude_empty_(exclude.empty()) {}
+  [[nodiscard]] bool matches(const accelab_tensor& t) const {
+    if (t.ndim != 2 || t.dtype != ACCELAB_DTYPE_F32 || t.quant.scheme != ACCELAB_QUANT_SCHEME_NONE) return false;
+    const std::string name = t.name ? t.name : "";
+    return std::regex_match(name, include_) && (exclude_empty_ || !std::regex_match(name, exclude_));
+  }
+
+ private:
+  static std::regex compile(const std::string& pattern, const char* what) {
+    try {
+      return std::regex(pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      throw std::invalid_argument(std::string(what) + " pattern '" + pattern + "' is not a valid regular expression: " + e.what());
+    }
+  }
+  std::regex include_, exclude_;
+  bool exclude_empty_;
+};
+
+template <accelab_dtype Type>
+class HalfTransform : public accelab::Transform {
+ public:
+  HalfTransform(const accelab::Params& p, const accelab::Host& host)
+      : host_(host), filter_(p.string("include"), p.string("exclude")) {}
+
+  void plan(const accelab_model_config&, accelab_tensor& t) override {
+    if (!filter_.matches(t)) return;
+    t.dtype = Type;
+    t.nbytes /= 2;
+  }
+
+  void apply(accelab_model& model) override {
+    for (int32_t i = 0; i < model.n_tensors; ++i) {
+      const accelab_tensor& src = model.tensors[i];
+      if (!filter_.matches(src)) continue;
+      const uint64_t n = src.nbytes / 4;
+      auto* dst = static_cast<uint16_t*>(host_.alloc(n * 2));
+      const auto* in = static_cast<const float*>(src.data);
+      for (uint64_t j = 0; j < n; ++j)
+        dst[j] = Type == ACCELAB_DTYPE_F16 ? accelab::cpu::f32_to_f16(in[j]) : accelab::cpu::f32_to_bf16(in[j]);
+      accelab_tensor out = src;
+      out.data = dst;
+      out.dtype = Type;
+      out.nbytes = n * 2;
+      host_.replace_tensor(model, i, out);
+    }
+  }
+
+ private:
+  accelab::Host host_;
+  TensorFilter filter_;
+};
+
+class QuantFp16 final : public HalfTransform<ACCELAB_DTYPE_F16> {
+ public:
+  static constexpr const char* name = "quant-fp16";
+  static constexpr const char* description =
+      "Stores weight matrices as IEEE half precision (the embedding stays f32 by default).";
+  static constexpr std::array params{
+      accelab::string_param("include", ".*", nullptr, "regular expression: tensor names to convert"),
+      accelab::string_param("exclude", kDefaultExclude, nullptr, "regular expression: tensor names to keep f32 (empty: none)")};
+  using HalfTransform::HalfTransform;
+};
+
+class QuantBf16 final : public HalfTransform<ACCELAB_DTYPE_BF16> {
+ public:
+  static constexpr const char* name = "quant-bf16";
+  static constexpr const char* description =
+      "Stores weight matrices as bfloat16, rounded to nearest even (the embedding stays f32 by default).";
+  static constexpr std::array params{
+      accelab::string_param("include", ".*", nullptr, "regular expression: tensor names to convert"),
+      accelab::string_param("exclude", kDefaultExclude, nullptr, "regular expression: tensor names to keep f32 (empty: none)")};
+  using HalfTransform::HalfTransform;
+};
+
+}  // namespace
+
+ACCELAB_PLUGIN("quant-half", "1.0.0", "Half-precision weight storage: fp16 and bf16.", QuantFp16, QuantBf16)

@@ -1,0 +1,118 @@
+// quant-fp16 / quant-bf16 on the real stories260K: matrices halved, embedding kept, quality
+// within a stated tolerance of f32, and plan-time rejection by a backend without f16 kernels.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "model/llama2c.hpp"
+#include "pipeline/planner.hpp"
+#include "runtime/engine.hpp"
+#include "runtime/generate.hpp"
+#include "runtime/perplexity.hpp"
+#include "support/default_registry.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "util/error.hpp"
+
+namespace accelab {
+namespace {
+
+std::string data_path(const std::string& rel) {
+  const char* env = std::getenv("ACCELAB_DATA");
+  return std::string(env ? env : ACCELAB_SOURCE_DIR "/../shared") + "/" + rel;
+}
+
+accelab_limits limits() {
+  accelab_limits l{};
+  l.struct_size = sizeof l;
+  l.max_rows = 512;
+  l.max_sequences = 1;
+  l.max_positions = 512;
+  return l;
+}
+
+class QuantHalf : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(data_path("models/stories260K.bin"))) GTEST_SKIP() << "missing " << data_path("models/stories260K.bin");
+  }
+  std::unique_ptr<Engine> engine(const std::string& pipeline) {
+    return std::make_unique<Engine>(plan_pipeline(test_support::default_registry(), pipeline),
+                                    load_llama2c(data_path("models/stories260K.bin")), limits());
+  }
+};
+
+TEST_P(QuantHalf, HalvesTheMatricesAndKeepsTheEmbedding) {
+  auto e = engine(GetParam() + ",cpu-tbb");
+  const accelab_dtype half = GetParam() == "quant-fp16" ? ACCELAB_DTYPE_F16 : ACCELAB_DTYPE_BF16;
+  int halved = 0;
+  for (const auto& t : e->model().tensors()) {
+    std::string name = t.name;
+    if (t.ndim == 2 && name != "token_embd.weight") {
+      EXPECT_EQ(t.dtype, half) << name;
+      EXPECT_EQ(t.nbytes, static_cast<uint64_t>(t.shape[0] * t.shape[1]) * 2) << name;
+      ++halved;
+    } else {
+      EXPECT_EQ(t.dtype, ACCELAB_DTYPE_F32) << name;
+    }
+  }
+  EXPECT_EQ(halved, 5 * 7);  // seven matrices per block, five blocks
+}
+
+TEST_P(QuantHalf, PerplexityWithinHalfAPercentOfF32) {
+  std::ifstream in(data_path("data/tinystories_valid_first1000.txt"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto stories = split_stories(ss.str(), 20);
+  Tokenizer tok = Tokenizer::load(data_path("models/tok512.bin"), 512);
+  auto half = engine(GetParam() + ",cpu-tbb");
+  auto full = engine("cpu-tbb");
+  PerplexityResult h = perplexity(*half, tok, stories), f = perplexity(*full, tok, stories);
+  EXPECT_EQ(h.tokens, f.tokens);
+  EXPECT_NEAR(h.perplexity / f.perplexity, 1.0, 0.005) << h.perplexity << " vs " << f.perplexity;
+}
+
+TEST_P(QuantHalf, GreedyGoldenTokensMostlyAgree) {
+  std::ifstream golden(data_path("golden/stories260K-greedy.jsonl"));
+  Tokenizer tok = Tokenizer::load(data_path("models/tok512.bin"), 512);
+  std::string line;
+  size_t same = 0, total = 0;
+  while (std::getline(golden, line)) {
+    auto g = nlohmann::json::parse(line);
+    auto e = engine(GetParam() + ",cpu-tbb");
+    Sampler greedy(512, 0.0f, 0.9f, 1);
+    auto out = generate(*e, tok, g["prompt"].get<std::string>(), g["steps"].get<int32_t>(), greedy);
+    auto want = g["tokens"].get<std::vector<int32_t>>();
+    // Tokens up to the first divergence count: after it, the continuations legitimately differ.
+    size_t k = 0;
+    while (k < want.size() && k < out.tokens.size() && out.tokens[k] == want[k]) ++k;
+    same += k;
+    total += want.size();
+  }
+  EXPECT_GE(static_cast<double>(same) / static_cast<double>(total), 0.5)
+      << same << " of " << total << " golden tokens before the first divergence";
+}
+
+TEST_P(QuantHalf, ReferenceBackendRejectsHalfWeightsAtPlanTime) {
+  Plan plan = plan_pipeline(test_support::default_registry(), GetParam() + ",cpu-ref");
+  const accelab_model_config c = read_llama2c_header(data_path("models/stories260K.bin")).config;
+  try {
+    Engine::check_plan(plan, llama2c_skeleton("stories260K", c));
+    FAIL() << "cpu-ref accepted half-precision weights";
+  } catch (const PluginError& e) {
+    EXPECT_NE(std::string(e.what()).find("only with dense f32"), std::string::npos) << e.what();
+  }
+}
+
+TEST_P(QuantHalf, BadPatternIsAClearError) {
+  EXPECT_THROW(engine(GetParam() + "<include=\"blk.(\">,cpu-tbb"), PluginError);
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, QuantHalf, ::testing::Values("quant-fp16", "quant-bf16"),
+                         [](const auto& info) { return info.param == "quant-fp16" ? std::string("fp16") : std::string("bf16"); });
+
+}  // namespace
+}  // namespace accelab
