@@ -39,6 +39,11 @@ class TensorFilter {
 template <accelab_dtype Type>
 class HalfTransform : public accelab::Transform {
  public:
+  // The same parameters for both strategies (found through T::params by the plugin glue).
+  static constexpr std::array params{
+      accelab::string_param("include", ".*", nullptr, "regular expression: tensor names to convert"),
+      accelab::string_param("exclude", kDefaultExclude, nullptr, "regular expression: tensor names to keep f32 (empty: none)")};
+
   HalfTransform(const accelab::Params& p, const accelab::Host& host)
       : host_(host), filter_(p.string("include"), p.string("exclude")) {}
 
@@ -75,9 +80,6 @@ class QuantFp16 final : public HalfTransform<ACCELAB_DTYPE_F16> {
   static constexpr const char* name = "quant-fp16";
   static constexpr const char* description =
       "Stores weight matrices as IEEE half precision (the embedding stays f32 by default).";
-  static constexpr std::array params{
-      accelab::string_param("include", ".*", nullptr, "regular expression: tensor names to convert"),
-      accelab::string_param("exclude", kDefaultExclude, nullptr, "regular expression: tensor names to keep f32 (empty: none)")};
   using HalfTransform::HalfTransform;
 };
 
@@ -86,9 +88,6 @@ class QuantBf16 final : public HalfTransform<ACCELAB_DTYPE_BF16> {
   static constexpr const char* name = "quant-bf16";
   static constexpr const char* description =
       "Stores weight matrices as bfloat16, rounded to nearest even (the embedding stays f32 by default).";
-  static constexpr std::array params{
-      accelab::string_param("include", ".*", nullptr, "regular expression: tensor names to convert"),
-      accelab::string_param("exclude", kDefaultExclude, nullptr, "regular expression: tensor names to keep f32 (empty: none)")};
   using HalfTransform::HalfTransform;
 };
 

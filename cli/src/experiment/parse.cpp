@@ -319,7 +319,6 @@ void read_pipeline(const Reader& r, const toml::table& t, Experiment& e) {
         auto parsed = parse_pipeline_text(s.name);
         if (parsed.size() != 1 || !parsed[0].params.empty() || !parsed[0].children.empty())
           r.fail(*use, "'use' takes a single strategy name; give parameters as keys of the stage table");
-        s.children = {};
       } catch (const PipelineSyntaxError& err) {
         r.fail(*use, fmt::format("'use' = '{}' is not a strategy name", s.name));
       }
