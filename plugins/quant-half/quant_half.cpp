@@ -2,39 +2,15 @@
 // them back on the fly inside their matrix kernels, so a decode step reads half the bytes.
 #include <accelab/plugin.hpp>
 #include <accelab_cpu/kernels.hpp>
+#include <accelab_quant/tensor_filter.hpp>
 
 #include <array>
 #include <cstring>
-#include <regex>
 #include <string>
 
 namespace {
 
 constexpr const char* kDefaultExclude = "token_embd\\.weight";
-
-// Which tensors a half-precision transform rewrites: dense f32 matrices whose name matches
-// `include` and not `exclude` (norm weights are vectors and always stay f32).
-class TensorFilter {
- public:
-  TensorFilter(const std::string& include, const std::string& exclude)
-      : include_(compile(include, "include")), exclude_(compile(exclude, "exclude")), exclude_empty_(exclude.empty()) {}
-  [[nodiscard]] bool matches(const accelab_tensor& t) const {
-    if (t.ndim != 2 || t.dtype != ACCELAB_DTYPE_F32 || t.quant.scheme != ACCELAB_QUANT_SCHEME_NONE) return false;
-    const std::string name = t.name ? t.name : "";
-    return std::regex_match(name, include_) && (exclude_empty_ || !std::regex_match(name, exclude_));
-  }
-
- private:
-  static std::regex compile(const std::string& pattern, const char* what) {
-    try {
-      return std::regex(pattern, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      throw std::invalid_argument(std::string(what) + " pattern '" + pattern + "' is not a valid regular expression: " + e.what());
-    }
-  }
-  std::regex include_, exclude_;
-  bool exclude_empty_;
-};
 
 template <accelab_dtype Type>
 class HalfTransform : public accelab::Transform {
@@ -72,7 +48,7 @@ class HalfTransform : public accelab::Transform {
 
  private:
   accelab::Host host_;
-  TensorFilter filter_;
+  accelab::quant::TensorFilter filter_;
 };
 
 class QuantFp16 final : public HalfTransform<ACCELAB_DTYPE_F16> {

@@ -43,5 +43,6 @@ void register_per_isa(const std::string& name,
 void register_matrix_benchmarks();
 void register_vector_benchmarks();
 void register_peak_benchmarks();
+void register_quant_benchmarks();
 
 }  // namespace accelab::cpu::bench

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   accelab::cpu::bench::register_matrix_benchmarks();
   accelab::cpu::bench::register_vector_benchmarks();
   accelab::cpu::bench::register_peak_benchmarks();
+  accelab::cpu::bench::register_quant_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -14,7 +14,8 @@ void add_model_options(po::options_description& opts, ModelOptions& m) {
       ("pipeline,p", po::value(&m.pipeline), "pipeline text, e.g. 'cpu-ref' (default: the fastest available backend)");
 }
 
-LoadedPipeline load_pipeline(const ModelOptions& m, const CommonOptions& common, int32_t max_rows) {
+LoadedPipeline load_pipeline(const ModelOptions& m, const CommonOptions& common, int32_t max_rows,
+                             const std::string& calibration_text, int32_t reserved_stories) {
   LoadedPipeline out;
   out.registry = load_plugins(common);
   std::string text = m.pipeline.empty() ? default_pipeline_text(*out.registry) : m.pipeline;
@@ -34,7 +35,10 @@ LoadedPipeline load_pipeline(const ModelOptions& m, const CommonOptions& common,
   limits.max_sequences = 1;
   limits.max_positions = c.seq_len;
   log::debug("pipeline: {}", plan.text);
-  out.engine = std::make_unique<Engine>(plan, std::move(model), limits);
+  CalibrationText calibration{calibration_text.empty() ? data_dir() + "/data/tinystories_valid_first1000.txt"
+                                                      : calibration_text,
+                              tok_path, reserved_stories};
+  out.engine = std::make_unique<Engine>(plan, std::move(model), limits, calibration);
   return out;
 }
 

@@ -29,6 +29,9 @@ struct LoadedPipeline {
 
 /// Loads plugins, model and tokenizer, plans the pipeline (default: the fastest backend) and
 /// prepares it for `max_rows` rows per call on one sequence.
-LoadedPipeline load_pipeline(const ModelOptions& m, const CommonOptions& common, int32_t max_rows);
+/// Calibrating transforms read `calibration_text` (default: the evaluation text) after its
+/// first `reserved_stories` stories.
+LoadedPipeline load_pipeline(const ModelOptions& m, const CommonOptions& common, int32_t max_rows,
+                             const std::string& calibration_text = {}, int32_t reserved_stories = 0);
 
 }  // namespace accelab

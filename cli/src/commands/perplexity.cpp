@@ -32,7 +32,7 @@ int cmd_perplexity(const Args& args) {
   std::vector<std::string> pieces = split_stories(read_text_file(text_path), stories);
   if (pieces.empty()) throw FileError(text_path + ": contains no stories");
 
-  auto lp = load_pipeline(m, common, 512);
+  auto lp = load_pipeline(m, common, 512, text_path, static_cast<int32_t>(pieces.size()));
   const bool tty = isatty(STDERR_FILENO) != 0;
   PerplexityResult r = perplexity(*lp.engine, *lp.tokenizer, pieces, [&](int32_t done, int32_t total) {
     if (tty) fmt::print(stderr, "\rstory {}/{}", done, total);

@@ -254,6 +254,20 @@ class Runner {
     return l;
   }
 
+  // Calibrating transforms read the evaluation text after the stories the quality evaluation
+  // uses (random tokens for a model without tokenizer).
+  CalibrationText calibration_text() const {
+    CalibrationText t;
+    std::string text = plan_.eval_text_path.empty() ? data_dir() + "/data/tinystories_valid_first1000.txt"
+                                                    : plan_.eval_text_path;
+    if (!plan_.tokenizer_path.empty() && fs::is_regular_file(text)) {
+      t.text_path = text;
+      t.tokenizer_path = plan_.tokenizer_path;
+      t.skip_stories = exp_.measure.stories;
+    }
+    return t;
+  }
+
   void set_up_pipelines() {
     accelab_limits l = limits();
     pipes_.resize(exp_.pipelines.size());
@@ -261,7 +275,8 @@ class Runner {
       const PipelineSpec& spec = exp_.pipelines[i];
       progress_.note(fmt::format("preparing pipeline '{}': {}", spec.name, spec.text));
       try {
-        pipes_[i].engine = std::make_unique<Engine>(plan_.plans[i], load_llama2c(plan_.model_path), l);
+        pipes_[i].engine = std::make_unique<Engine>(plan_.plans[i], load_llama2c(plan_.model_path), l, calibration_text());
+        results_["pipelines"][i]["strategies"] = pipes_[i].engine->strategy_records();
         pipes_[i].engine->model().touch();
         pipes_[i].weight_bytes = pipes_[i].engine->model().weight_bytes();
         pipes_[i].step_cost = decode_cost(pipes_[i].engine->model(), pipes_[i].engine->graph());

@@ -107,12 +107,13 @@ ParamValues resolve_params(const LoadedStrategy& strategy, const std::vector<Par
 }
 
 StrategyInstance::StrategyInstance(const LoadedStrategy& strategy, ParamValues params)
-    : strategy_(&strategy), params_(std::move(params)) {
+    : strategy_(&strategy), params_(std::move(params)), services_(std::make_unique<StrategyServices>()),
+      host_(host_services_for(services_.get())) {
   if (!strategy.available())
     throw PluginError(fmt::format("strategy '{}' cannot run on this machine: {}", strategy.name(),
                                   strategy.unavailable_reason));
   accelab_error err{};
-  accelab_status st = table().create(host_services(), params_.values.data(), &handle_, &err);
+  accelab_status st = table().create(&host_, params_.values.data(), &handle_, &err);
   if (st != ACCELAB_STATUS_OK) {
     handle_ = nullptr;
     check(st, err, "create");

@@ -3,6 +3,7 @@
 
 #include <accelab/plugin.h>
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,9 @@ class StrategyInstance {
   StrategyInstance& operator=(const StrategyInstance&) = delete;
 
   [[nodiscard]] void* handle() const { return handle_; }
+  /// What the host keeps for this instance (its record, its calibration source).
+  [[nodiscard]] StrategyServices& services() { return *services_; }
+  [[nodiscard]] const StrategyServices& services() const { return *services_; }
   [[nodiscard]] const LoadedStrategy& strategy() const { return *strategy_; }
   [[nodiscard]] const accelab_strategy& table() const { return *strategy_->table; }
   /// Throws PluginError "strategy 'x' failed in <what>: <message>" unless status is OK.
@@ -45,6 +49,8 @@ class StrategyInstance {
  private:
   const LoadedStrategy* strategy_;
   ParamValues params_;
+  std::unique_ptr<StrategyServices> services_;
+  accelab_host host_{};  // what the instance was created with; must live as long as it
   void* handle_ = nullptr;
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <accelab/plugin.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <memory>
@@ -69,7 +70,19 @@ class PluginRegistry {
   std::vector<Rejection> rejections_;
 };
 
-/// The host services handed to every strategy instance.
+/// Host services without a strategy of their own (availability checks, inner backends of a
+/// parallel strategy): `record` and `calibration` answer UNSUPPORTED.
 const accelab_host* host_services();
+
+class Calibrator;
+
+/// What the host keeps for one strategy instance behind its accelab_host.ctx.
+struct StrategyServices {
+  nlohmann::json record = nlohmann::json::object();  ///< filled by accelab_host.record
+  Calibrator* calibrator = nullptr;  ///< set while a transform applies; calibration needs it
+};
+
+/// Host services whose ctx is `services` (which must outlive every use of the struct).
+accelab_host host_services_for(StrategyServices* services);
 
 }  // namespace accelab

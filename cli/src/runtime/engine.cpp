@@ -71,14 +71,21 @@ void Engine::check_plan(const Plan& plan, std::unique_ptr<Model> skeleton) {
   check_supports(*backend, graph);
 }
 
-Engine::Engine(const Plan& plan, std::unique_ptr<Model> model, const accelab_limits& limits)
+Engine::Engine(const Plan& plan, std::unique_ptr<Model> model, const accelab_limits& limits,
+               const CalibrationText& calibration)
     : model_(std::move(model)), limits_(limits), text_(plan.text) {
   limits_.struct_size = sizeof(accelab_limits);
   for (const PlannedStage& t : plan.transforms) {
     StrategyInstance instance(*t.strategy, t.params);
+    Calibrator calibrator(calibration);  // statistics of the model as this transform found it
+    instance.services().calibrator = &calibrator;
     accelab_error err{};
-    instance.check(instance.table().transform->apply(instance.handle(), model_->abi(), &err), err,
-                   "apply");
+    const accelab_status st = instance.table().transform->apply(instance.handle(), model_->abi(), &err);
+    instance.services().calibrator = nullptr;
+    instance.check(st, err, "apply");
+    if (!instance.services().record.empty())
+      transform_records_.push_back({{"strategy", std::string(instance.strategy().name())}, {"kind", "transform"},
+                                    {"record", instance.services().record}});
   }
   graph_ = std::make_unique<ModelGraph>(*model_);
   backend_ = create_backend(plan, inner_);
@@ -94,6 +101,13 @@ Engine::Engine(const Plan& plan, std::unique_ptr<Model> model, const accelab_lim
 }
 
 Engine::~Engine() = default;
+
+nlohmann::json Engine::strategy_records() const {
+  nlohmann::json out = transform_records_;
+  if (!backend_->services().record.empty())
+    out.push_back({{"strategy", std::string(backend_->strategy().name())}, {"kind", "backend"}, {"record", backend_->services().record}});
+  return out;
+}
 
 void Engine::execute(const accelab_batch& batch) {
   accelab_error err{};

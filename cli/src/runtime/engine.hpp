@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "calibration/calibration.hpp"
 #include "model/graph.hpp"
 #include "model/model.hpp"
 #include "pipeline/planner.hpp"
@@ -19,7 +20,10 @@ class Engine {
  public:
   /// Takes the model (transforms rewrite it). Throws PluginError / ConfigError on failure,
   /// naming the strategy and, for `supports`, the node it declined.
-  Engine(const Plan& plan, std::unique_ptr<Model> model, const accelab_limits& limits);
+  /// Transforms that ask for calibration data (accelab_host.calibration) get it from
+  /// `calibration` (random tokens when it names no text).
+  Engine(const Plan& plan, std::unique_ptr<Model> model, const accelab_limits& limits,
+         const CalibrationText& calibration = {});
   ~Engine();
 
   /// Everything that can be checked without weights: transforms' `plan` on the tensor
@@ -49,6 +53,9 @@ class Engine {
   [[nodiscard]] const accelab_limits& limits() const { return limits_; }
   [[nodiscard]] const ModelGraph& graph() const { return *graph_; }
   [[nodiscard]] const std::string& pipeline_text() const { return text_; }
+  /// What each strategy recorded through accelab_host.record, in pipeline order, as
+  /// [{"strategy", "kind", "record"}] (strategies that recorded nothing are left out).
+  [[nodiscard]] nlohmann::json strategy_records() const;
 
  private:
   struct InnerFactory;
@@ -61,6 +68,7 @@ class Engine {
   std::unique_ptr<StrategyInstance> backend_;
   accelab_limits limits_;
   std::string text_;
+  nlohmann::json transform_records_ = nlohmann::json::array();
   std::vector<int32_t> positions_, seq_ids_, tokens_, logit_seq_;
   std::vector<uint8_t> want_;
   std::vector<float> prefill_logits_;

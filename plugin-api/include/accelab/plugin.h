@@ -39,7 +39,7 @@ extern "C" {
 /** ABI major version: changes only when existing layouts or meanings change. */
 #define ACCELAB_ABI_MAJOR 1
 /** ABI minor version: bumped when fields or enum values are appended. */
-#define ACCELAB_ABI_MINOR 0
+#define ACCELAB_ABI_MINOR 1
 
 /** Marks the entry function as exported even when building with -fvisibility=hidden. */
 #if defined(_WIN32)
@@ -210,6 +210,16 @@ typedef struct accelab_batch {
 /* Services the host offers plugins                                                            */
 /* ------------------------------------------------------------------------------------------ */
 
+/** Per-input-channel activation statistics from a calibration run (ABI 1.1). */
+typedef struct accelab_calibration {
+  int64_t channels;          /**< Input channels: the weight's last dimension. */
+  uint64_t tokens;           /**< Tokens the statistics cover. */
+  const float* mean_square;  /**< [channels] mean of x_i^2 over those tokens. */
+  const float* mean_abs;     /**< [channels] mean of |x_i|. */
+  const char* source;        /**< One line saying what text was run (for the record). */
+  uint64_t reserved[4];      /**< Zero. */
+} accelab_calibration;
+
 /** Host services, passed to every strategy instance at creation; valid for its lifetime. */
 typedef struct accelab_host {
   uint32_t struct_size; /**< sizeof(accelab_host) of the host; check before reading new fields. */
@@ -229,7 +239,34 @@ typedef struct accelab_host {
    */
   accelab_status (*replace_tensor)(void* ctx, accelab_model* model, int32_t index,
                                    const accelab_tensor* replacement, accelab_error* err);
+
+  /* ---- ABI 1.1: present when struct_size covers them (see ACCELAB_HOST_HAS). ---- */
+
+  /**
+   * Adds `key` to the calling strategy's record in the results (results.json
+   * pipelines[].strategies[].record): `json_value` is any JSON text (number, string, array,
+   * object). A later call with the same key replaces the earlier value. Fails with
+   * INVALID_ARGUMENT when the text is not JSON.
+   */
+  accelab_status (*record)(void* ctx, const char* key, const char* json_value, accelab_error* err);
+
+  /**
+   * Calibration statistics of the input of the matrix product whose weight is tensor `index`
+   * of `model` (transforms only, during apply): the host runs the model as it is at the first
+   * such call of this apply, in float32, over `tokens` tokens of calibration text (stories of
+   * the evaluation text that the quality evaluation does not use, picked with `seed`; random
+   * tokens for a synthetic model without tokenizer) and fills `out`. Its arrays stay valid
+   * until apply returns. Fails with UNSUPPORTED when tensor `index` is not a matrix product's
+   * weight or the model cannot be run in float32.
+   */
+  accelab_status (*calibration)(void* ctx, const accelab_model* model, int32_t index,
+                                uint64_t tokens, uint64_t seed, struct accelab_calibration* out,
+                                accelab_error* err);
 } accelab_host;
+
+/** True when `host` (an accelab_host*) is new enough to have `field`. */
+#define ACCELAB_HOST_HAS(host, field) \
+  ((host)->struct_size >= offsetof(accelab_host, field) + sizeof((host)->field))
 
 /* ------------------------------------------------------------------------------------------ */
 /* Strategy parameters                                                                         */

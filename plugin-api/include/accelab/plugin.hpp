@@ -116,6 +116,21 @@ class Host {
     if (host_->replace_tensor(host_->ctx, &model, index, &t, &err) != ACCELAB_STATUS_OK)
       throw std::runtime_error(err.message);
   }
+  /// Whether the host offers the ABI 1.1 services below (record, calibration).
+  [[nodiscard]] bool has_record() const { return ACCELAB_HOST_HAS(host_, record); }
+  [[nodiscard]] bool has_calibration() const { return ACCELAB_HOST_HAS(host_, calibration); }
+  /// Adds key = json_value (JSON text) to this strategy's record in the results; a host older
+  /// than ABI 1.1 has no record and the call does nothing. Throws std::runtime_error on failure.
+  void record(const std::string& key, const std::string& json_value) const {
+    if (!has_record()) return;
+    accelab_error err{};
+    if (host_->record(host_->ctx, key.c_str(), json_value.c_str(), &err) != ACCELAB_STATUS_OK)
+      throw std::runtime_error(err.message);
+  }
+  /// Calibration statistics for the input of weight tensor `index` (see
+  /// accelab_host.calibration); throws Unsupported when the host cannot provide them.
+  [[nodiscard]] accelab_calibration calibration(const accelab_model& model, int32_t index,
+                                                uint64_t tokens, uint64_t seed) const;
   /// The raw C struct.
   [[nodiscard]] const accelab_host* raw() const { return host_; }
 
@@ -128,6 +143,17 @@ class Unsupported : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+inline accelab_calibration Host::calibration(const accelab_model& model, int32_t index,
+                                             uint64_t tokens, uint64_t seed) const {
+  if (!has_calibration()) throw Unsupported("the host (ABI < 1.1) offers no calibration data");
+  accelab_calibration out{};
+  accelab_error err{};
+  const accelab_status s = host_->calibration(host_->ctx, &model, index, tokens, seed, &out, &err);
+  if (s == ACCELAB_STATUS_UNSUPPORTED) throw Unsupported(err.message);
+  if (s != ACCELAB_STATUS_OK) throw std::runtime_error(err.message);
+  return out;
+}
 
 // ---- Strategy base classes -------------------------------------------------------------------
 

@@ -25,6 +25,41 @@ bool weight_type(const accelab_tensor& t, WeightType& out) {
   }
 }
 
+// The block formats the integer kernels read (accelab_cpu/quant.hpp); empty `why` on success.
+bool quant_format(const accelab_tensor& t, QuantFormat& out, std::string& why) {
+  const accelab_quant& q = t.quant;
+  if (q.scheme == ACCELAB_QUANT_SCHEME_SYMMETRIC && t.dtype == ACCELAB_DTYPE_I8 && q.bits == 8) out = QuantFormat::q8;
+  else if (q.scheme == ACCELAB_QUANT_SCHEME_SYMMETRIC && t.dtype == ACCELAB_DTYPE_I4 && q.bits == 4) out = QuantFormat::q4;
+  else if (q.scheme == ACCELAB_QUANT_SCHEME_ASYMMETRIC && t.dtype == ACCELAB_DTYPE_U4 && q.bits == 4) out = QuantFormat::q4_asym;
+  else {
+    why = "has no kernel for " + std::string(accelab::dtype_name(t.dtype)) + " codes with " +
+          (q.scheme == ACCELAB_QUANT_SCHEME_ASYMMETRIC ? "asymmetric" : "symmetric") +
+          " blocks (kernels: int8 symmetric, int4 symmetric, uint4 asymmetric)";
+    return false;
+  }
+  if (q.scale_dtype != ACCELAB_DTYPE_F16) {
+    why = "reads f16 block scales only; the scales are " + std::string(accelab::dtype_name(q.scale_dtype));
+    return false;
+  }
+  if (q.block_size == 0 || q.block_size % 32 != 0) {
+    why = "needs blocks of a multiple of 32 weights; the blocks have " + std::to_string(q.block_size);
+    return false;
+  }
+  return true;
+}
+
+QuantSource quant_source(const accelab_tensor& t, QuantFormat f) {
+  QuantSource s;
+  s.format = f;
+  s.codes = t.data;
+  s.scales = static_cast<const uint16_t*>(t.quant.scales);
+  s.mins = static_cast<const uint16_t*>(t.quant.mins);
+  s.rows = t.shape[0];
+  s.cols = t.ndim > 1 ? t.shape[1] : 1;
+  s.block = t.quant.block_size;
+  return s;
+}
+
 float element_to_f32(WeightType type, const void* data, int64_t i) {
   switch (type) {
     case WeightType::f32: return static_cast<const float*>(data)[i];
@@ -38,7 +73,8 @@ float element_to_f32(WeightType type, const void* data, int64_t i) {
 
 GraphBackend::GraphBackend(std::string name, std::unique_ptr<Executor> executor,
                            const accelab::Host& host, bool profile)
-    : name_(std::move(name)), ex_(std::move(executor)), k_(&best_kernels()), host_(host), profile_(profile) {}
+    : name_(std::move(name)), ex_(std::move(executor)), k_(&best_kernels()), kq_(&best_quant_kernels()), host_(host),
+      profile_(profile) {}
 
 GraphBackend::~GraphBackend() {
   if (!profile_ || executes_ == 0) return;
@@ -71,18 +107,26 @@ void GraphBackend::record(const accelab_node& n, double seconds) {
 bool GraphBackend::supports(const accelab_graph& graph, const accelab_node& node, std::string& why) {
   const accelab_tensor* w = accelab::node_weight(graph, node);
   if (w == nullptr) return true;
-  WeightType t;
-  if (!weight_type(*w, t)) {
-    why = name_ + " computes with dense f32, f16 or bf16 weights; " + w->name + " is " +
-          accelab::dtype_name(w->dtype) +
-          (w->quant.scheme != ACCELAB_QUANT_SCHEME_NONE ? " block-quantized" : "");
-    return false;
-  }
   if (w->sparsity.layout == ACCELAB_SPARSITY_ROWS || w->sparsity.layout == ACCELAB_SPARSITY_COLUMNS) {
     why = name_ + " does not run structurally pruned tensors (" + w->name + ")";
     return false;
   }
-  return true;
+  WeightType t;
+  if (weight_type(*w, t)) return true;
+  if (w->quant.scheme == ACCELAB_QUANT_SCHEME_NONE) {
+    why = name_ + " computes with dense f32, f16 or bf16 weights; " + w->name + " is " + accelab::dtype_name(w->dtype);
+    return false;
+  }
+  QuantFormat f;
+  std::string problem;
+  if (node.op == ACCELAB_OP_RMSNORM) problem = "does not run quantized norm weights";
+  else if (!quant_format(*w, f, problem)) {}
+  if (problem.empty()) return true;
+  why = name_ + " " + problem;
+  why += " (";
+  why += w->name;
+  why += ")";
+  return false;
 }
 
 void GraphBackend::prepare(const accelab_graph& graph, const accelab_limits& limits) {
@@ -97,10 +141,17 @@ void GraphBackend::prepare(const accelab_graph& graph, const accelab_limits& lim
     if (n.weight < 0) continue;
     const accelab_tensor& t = m.tensors[n.weight];
     Weight& w = weights_[static_cast<size_t>(n.weight)];
-    if (!weight_type(t, w.type)) throw std::invalid_argument(std::string("unsupported weight ") + t.name);
     w.data = t.data;
     w.rows = t.shape[0];
     w.cols = t.ndim > 1 ? t.shape[1] : 1;
+    QuantFormat format;
+    std::string why;
+    if (t.quant.scheme != ACCELAB_QUANT_SCHEME_NONE && quant_format(t, format, why)) {
+      w.quantized = true;
+      w.q = QuantMatrix::from(quant_source(t, format));
+      continue;
+    }
+    if (!weight_type(t, w.type)) throw std::invalid_argument(std::string("unsupported weight ") + t.name);
     // Norm weights are tiny: keep f32 copies so the norm kernel needs one type only.
     if (n.op == ACCELAB_OP_RMSNORM && w.type != WeightType::f32) {
       auto& copy = norm_f32_[static_cast<size_t>(n.weight)];
@@ -136,6 +187,11 @@ void GraphBackend::prepare(const accelab_graph& graph, const accelab_limits& lim
   scratch_per_worker_ = static_cast<size_t>(limits.max_rows + cfg_.head_size) * static_cast<size_t>(limits.max_positions);
   scratch_.assign(scratch_per_worker_ * static_cast<size_t>(ex_->threads()), 0.0f);
   gathered_.assign(static_cast<size_t>(limits.max_rows) * static_cast<size_t>(cfg_.dim), 0.0f);
+  int64_t widest = 0;
+  for (int32_t v = 0; v < graph.n_values; ++v) widest = std::max<int64_t>(widest, graph.values[v].width);
+  for (QuantActivations& a : qacts_) a = QuantActivations{};
+  for (const Weight& w : weights_)
+    if (w.quantized) qacts_[static_cast<size_t>(w.q.format())].reserve(limits.max_rows, widest);
   runs_.reserve(static_cast<size_t>(limits.max_rows));
 
   node_kind_.assign(static_cast<size_t>(graph.n_nodes), 0);
@@ -208,7 +264,14 @@ int32_t GraphBackend::fusable_matmuls(int32_t i, const accelab_batch& b) const {
 uint64_t GraphBackend::weight_bytes_of(const accelab_node& n) const {
   if (n.weight < 0 || n.op == ACCELAB_OP_EMBEDDING) return 0;
   const Weight& w = weights_[static_cast<size_t>(n.weight)];
+  if (w.quantized) return w.q.stream_bytes();
   return static_cast<uint64_t>(w.rows * w.cols) * (w.type == WeightType::f32 ? 4 : 2);
+}
+
+const QuantActivations& GraphBackend::quantized_input(const Weight& w, const float* x, int64_t ldx, int64_t rows) {
+  QuantActivations& a = qacts_[static_cast<size_t>(w.q.format())];
+  kq_->quantize(w.q, x, ldx, rows, a);
+  return a;
 }
 
 void GraphBackend::matmul_group(const accelab_node* nodes, int32_t count) {
@@ -218,12 +281,24 @@ void GraphBackend::matmul_group(const accelab_node* nodes, int32_t count) {
   for (int32_t k = 0; k < count; ++k)
     offsets[k + 1] = offsets[k] + weights_[static_cast<size_t>(nodes[k].weight)].rows;
   const float* x = value_row(nodes[0].in[0], 0);
+  if (observer_)
+    for (int32_t k = 0; k < count; ++k) observer_(nodes[k], x, 1, widths_[static_cast<size_t>(nodes[k].in[0])]);
+  // Products of one input share its quantized form (one per weight format).
+  const QuantActivations* qx[kMaxFused] = {};
+  for (int32_t k = 0; k < count; ++k) {
+    const Weight& w = weights_[static_cast<size_t>(nodes[k].weight)];
+    if (!w.quantized) continue;
+    for (int32_t j = 0; j < k && qx[k] == nullptr; ++j)
+      if (qx[j] != nullptr && weights_[static_cast<size_t>(nodes[j].weight)].q.format() == w.q.format()) qx[k] = qx[j];
+    if (qx[k] == nullptr) qx[k] = &quantized_input(w, x, w.cols, 1);
+  }
   auto body = [&](int64_t g0, int64_t g1) {
     for (int32_t k = 0; k < count; ++k) {
       const int64_t lo = std::max(g0, offsets[k]), hi = std::min(g1, offsets[k + 1]);
       if (lo >= hi) continue;
       const Weight& w = weights_[static_cast<size_t>(nodes[k].weight)];
-      k_->gemv(w.type, w.data, x, value_row(nodes[k].out, 0), w.cols, lo - offsets[k], hi - offsets[k]);
+      if (w.quantized) kq_->gemm(w.q, *qx[k], value_row(nodes[k].out, 0), 0, lo - offsets[k], hi - offsets[k]);
+      else k_->gemv(w.type, w.data, x, value_row(nodes[k].out, 0), w.cols, lo - offsets[k], hi - offsets[k]);
     }
   };
   ex_->parallel_chunks(offsets[count], ex_->threads(), body);
@@ -249,6 +324,7 @@ void GraphBackend::run_node(const accelab_node& n, const accelab_batch& b) {
     case ACCELAB_OP_MATMUL: {
       const int64_t in_w = widths_[static_cast<size_t>(n.in[0])];
       const int64_t out_w = widths_[static_cast<size_t>(n.out)];
+      if (observer_) observer_(n, value_row(n.in[0], 0), rows, in_w);
       matmul(weights_[static_cast<size_t>(n.weight)], value_row(n.in[0], 0), in_w, value_row(n.out, 0), out_w, rows);
       break;
     }
@@ -274,7 +350,9 @@ void GraphBackend::embedding(const accelab_node& n, const accelab_batch& b) {
   for (int64_t r = 0; r < b.n_rows; ++r) {
     float* out = value_row(n.out, r);
     const int64_t base = static_cast<int64_t>(b.tokens[r]) * w.cols;
-    if (w.type == WeightType::f32) {
+    if (w.quantized) {
+      dequantize_row(w.q.source(), b.tokens[r], out);
+    } else if (w.type == WeightType::f32) {
       std::memcpy(out, static_cast<const float*>(w.data) + base, sizeof(float) * static_cast<size_t>(w.cols));
     } else {
       for (int64_t i = 0; i < w.cols; ++i) out[i] = element_to_f32(w.type, w.data, base + i);
@@ -294,6 +372,18 @@ void GraphBackend::matmul(const Weight& w, const float* x, int64_t ldx, float* y
   const int64_t out = w.rows, in = w.cols;
   const int64_t threads = ex_->threads();
   const bool parallel = threads > 1 && out * in * rows >= kMinParallelWork;
+  if (w.quantized) {
+    const QuantActivations& a = quantized_input(w, x, ldx, rows);
+    // Blocks of 64 outputs: whole register tiles for every variant's blocked kernel.
+    auto body = [&](int64_t c0, int64_t c1) {
+      const int64_t o0 = std::min(out, c0 * 64), o1 = std::min(out, c1 * 64);
+      if (o1 > o0) kq_->gemm(w.q, a, y, ldy, o0, o1);
+    };
+    const int64_t blocks = (out + 63) / 64;
+    if (parallel) ex_->parallel_chunks(blocks, std::min(blocks, threads), body);
+    else body(0, blocks);
+    return;
+  }
   if (rows == 1) {
     auto body = [&](int64_t o0, int64_t o1) { k_->gemv(w.type, w.data, x, y, in, o0, o1); };
     if (parallel) ex_->parallel_chunks(out, threads, body);
@@ -435,6 +525,7 @@ void GraphBackend::logits(const accelab_node& n, const accelab_batch& b) {
     ++j;
   }
   if (j == 0) return;
+  if (observer_) observer_(n, gathered_.data(), j, dim);
   matmul(w, gathered_.data(), dim, b.logits, cfg_.vocab_size, j);
 }
 

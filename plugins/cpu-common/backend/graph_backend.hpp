@@ -7,7 +7,10 @@
 
 #include <accelab/plugin.hpp>
 #include <accelab_cpu/kernels.hpp>
+#include <accelab_cpu/quant.hpp>
 
+#include <array>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,13 +32,24 @@ class GraphBackend : public accelab::Backend {
   void execute(const accelab_batch& batch) override;
 
   [[nodiscard]] const KernelTable& kernels() const { return *k_; }
+  [[nodiscard]] const QuantKernels& quant_kernels() const { return *kq_; }
+
+  /// Called with the input of every matrix product (x: `rows` rows of `width` floats; for the
+  /// logits, the rows that want them) before it runs: the host's calibration collects activation
+  /// statistics through it.
+  using MatmulObserver = std::function<void(const accelab_node& node, const float* x, int64_t rows, int64_t width)>;
+  void set_matmul_observer(MatmulObserver f) { observer_ = std::move(f); }
 
  private:
   struct Weight {
     WeightType type = WeightType::f32;
     const void* data = nullptr;
     int64_t rows = 0, cols = 0;
+    bool quantized = false;
+    QuantMatrix q;  // when quantized
   };
+  /// Quantizes x for w's format (once per format per product group) and returns it.
+  const QuantActivations& quantized_input(const Weight& w, const float* x, int64_t ldx, int64_t rows);
   float* value_row(int32_t value, int64_t r) {
     return values_[static_cast<size_t>(value)].data() + r * widths_[static_cast<size_t>(value)];
   }
@@ -61,6 +75,9 @@ class GraphBackend : public accelab::Backend {
   std::string name_;
   std::unique_ptr<Executor> ex_;
   const KernelTable* k_ = nullptr;
+  const QuantKernels* kq_ = nullptr;
+  std::array<QuantActivations, 3> qacts_;  // by QuantFormat
+  MatmulObserver observer_;
   const accelab_graph* graph_ = nullptr;
   accelab_model_config cfg_{};
   accelab_limits limits_{};

@@ -1,4 +1,4 @@
-// A small fork-join pool for cpu-eigen's optional threads: the calling thread takes chunk 0,
+// A small fork-join pool (cpu-eigen's optional threads, the host's calibration runs): the calling thread takes chunk 0,
 // workers the rest; workers spin briefly before sleeping so back-to-back operations of a decode
 // step do not pay a wake-up each.
 #pragma once

@@ -1,0 +1,114 @@
+// Integer kernels for block-quantized weight matrices: activations are quantized on the fly to
+// int8 groups of 32 and multiplied with int8/int4 weight codes in integer SIMD (AVX2 maddubs,
+// AVX-512 VNNI, AMX-INT8 for prefill where the CPU and OS allow it), chosen at run time like the
+// float kernels of kernels.hpp. The scalar "generic" variant is the reference the others are
+// tested against (integer parts exactly).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace accelab::cpu {
+
+/// The block formats of tensor.h's accelab_quant that these kernels read. In all of them blocks
+/// run along a row (`block` consecutive codes share a scale; the last block of a row may be
+/// short), `scales` and `mins` are IEEE half [rows][ceil(cols / block)], and `block` is a
+/// multiple of 32.
+///  - q8:      dtype I8, SYMMETRIC.  Codes int8 in [-127, 127], one per byte;  value = scale * code.
+///  - q4:      dtype I4, SYMMETRIC.  Codes int4 in [-8, 7];                    value = scale * code.
+///  - q4_asym: dtype U4, ASYMMETRIC. Codes uint4 in [0, 15];                   value = scale * code + min.
+/// 4-bit codes are two per byte, low nibble first; every row starts on a byte boundary
+/// (ceil(cols / 2) bytes per row).
+enum class QuantFormat { q8, q4, q4_asym };
+
+/// A quantized matrix [rows, cols] as a transform stored it (memory owned by the caller).
+struct QuantSource {
+  QuantFormat format = QuantFormat::q8;
+  const void* codes = nullptr;
+  const uint16_t* scales = nullptr;  ///< f16
+  const uint16_t* mins = nullptr;    ///< f16; q4_asym only
+  int64_t rows = 0, cols = 0, block = 32;
+};
+
+/// Value of element (r, c) of `src` (scalar; the definition the kernels are tested against).
+float dequantize(const QuantSource& src, int64_t r, int64_t c);
+/// Row r of `src` as floats into out[0..cols).
+void dequantize_row(const QuantSource& src, int64_t r, float* out);
+
+/// A quantized weight matrix in the layout the kernels read, made once (at prepare) from a
+/// QuantSource. It may point into the source's memory, which must then outlive it, or own a
+/// repacked copy. Cheap to move.
+class QuantMatrix {
+ public:
+  QuantMatrix() = default;
+  /// Validates `src` (throws std::invalid_argument with what is wrong) and prepares it.
+  static QuantMatrix from(const QuantSource& src);
+
+  [[nodiscard]] QuantFormat format() const { return format_; }
+  [[nodiscard]] int64_t rows() const { return rows_; }
+  [[nodiscard]] int64_t cols() const { return cols_; }
+  /// Bytes one pass over all rows reads: codes, scales and mins (the roofline's bytes).
+  [[nodiscard]] uint64_t stream_bytes() const { return stream_bytes_; }
+  /// The matrix as the transform stored it.
+  [[nodiscard]] const QuantSource& source() const { return src_; }
+
+  // Layout read by the kernels (see src/quant_layout.hpp); public for the kernel variants only.
+  QuantFormat format_ = QuantFormat::q8;
+  int64_t rows_ = 0, cols_ = 0;
+  uint64_t stream_bytes_ = 0;
+  QuantSource src_{};
+  const void* codes_ = nullptr;        ///< kernel layout of the codes
+  const uint16_t* scales_ = nullptr;   ///< f16 [rows][blocks_per_row_]
+  const uint16_t* mins_ = nullptr;     ///< f16 [rows][blocks_per_row_], q4_asym only
+  int64_t groups_ = 0;                 ///< groups of 32 codes per row (last one zero-padded)
+  int64_t row_bytes_ = 0;              ///< bytes of codes per row in the kernel layout
+  int64_t blocks_per_row_ = 0, groups_per_block_ = 1;
+  std::vector<int32_t> group_block_;   ///< block of each group, groups_ rounded up to 16
+  std::shared_ptr<void> owned_;        ///< a repacked copy, when one was needed
+};
+
+/// Activation rows quantized to int8 groups of 32 (with per-group scales and sums) for products
+/// with one format of weights. reserve() allocates; quantize never does within the reservation.
+class QuantActivations {
+ public:
+  void reserve(int64_t rows, int64_t cols);
+  [[nodiscard]] int64_t rows() const { return rows_; }
+  [[nodiscard]] int64_t cols() const { return cols_; }
+
+  // Filled by QuantKernels::quantize; layout private to the kernel variants.
+  int64_t rows_ = 0, cols_ = 0, groups_ = 0;  ///< groups_: per row, rounded up to 16
+  QuantFormat format_ = QuantFormat::q8;
+  std::vector<int8_t, std::allocator<int8_t>> q_;  ///< [rows][groups * 32] codes
+  std::vector<float> d_;                           ///< [rows][groups] scales
+  std::vector<int32_t> sum_;                       ///< [rows][groups] sums of the codes
+  int64_t reserved_rows_ = 0, reserved_cols_ = 0;
+};
+
+struct QuantKernels {
+  const char* isa;  ///< e.g. "avx512-vnni+amx", "avx512-vnni", "avx2", "generic"
+
+  /// Quantizes rows r < rows of x (leading dimension ldx, w.cols() wide) for products with `w`.
+  /// Throws std::length_error beyond out's reservation.
+  void (*quantize)(const QuantMatrix& w, const float* x, int64_t ldx, int64_t rows,
+                   QuantActivations& out);
+
+  /// y[r * ldy + o] = sum_i a_r[i] * w[o][i] for r < a.rows(), o in [o_begin, o_end), where a
+  /// was quantized for `w` (or a matrix of the same format and cols). Small row counts stream
+  /// each weight row once (decode); large ones use a blocked integer GEMM (prefill). Safe to
+  /// call from several threads on disjoint output ranges.
+  void (*gemm)(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
+               int64_t o_begin, int64_t o_end);
+};
+
+/// The fastest quantized kernels this CPU supports (decided on first call; thread-safe).
+/// ACCELAB_CPU_ISA=generic|avx2|avx512 caps it like best_kernels().
+const QuantKernels& best_quant_kernels();
+/// The variant named `isa`, or nullptr when this CPU cannot run it (or it was not built).
+const QuantKernels* quant_kernels_for(std::string_view isa);
+/// The quantized variants this CPU can run, best last.
+std::vector<std::string> available_quant_isas();
+
+}  // namespace accelab::cpu

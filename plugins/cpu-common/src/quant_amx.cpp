@@ -1,0 +1,222 @@
+// The avx512-vnni+amx quantized variant (compile flags in CMakeLists.txt): the VNNI decode kernel
+// for few activation rows, and for many (prefill) an AMX-INT8 GEMM. quant_dispatch.cpp offers it
+// only once the kernel has granted this process the tile state.
+//
+// Tiles: A = 16 weight rows x one group of 32 codes (q8: signed, loaded straight from the weight
+// rows; 4-bit: unpacked to unsigned bytes into a panel first), B = 16 activation rows x one group
+// in the VNNI layout [8][16][4], C = their 16 x 16 int32 dot products. Two A and two B tiles give
+// four C tiles per group; each is stored and scaled into float accumulators at once, since every
+// group has its own activation scale.
+#include <cstring>
+
+#include "half_scalar.hpp"
+#include "quant_avx512.hpp"
+#include "quant_variants.hpp"
+#include "scratch.hpp"
+
+namespace accelab::cpu {
+namespace {
+
+constexpr int64_t kTile = 16;          // rows of A and C tiles; activation rows of a B tile
+constexpr int64_t kPanel = 2 * kTile;  // weight rows per panel (two A tiles)
+constexpr int64_t kTileBytes = kTile * kGroup;
+constexpr int64_t kChunkBlocks = 32;   // B tiles of activation rows kept in L2 while panels stream
+constexpr int64_t kAmxMinRows = 16;    // fewer activation rows: the decode kernel
+
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, start_row = 0, reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+// Tiles 0-3: C, 4-5: A, 6-7: B.
+TileConfig tile_config() {
+  TileConfig c;
+  for (int t = 0; t < 8; ++t) {
+    c.rows[t] = t == 6 || t == 7 ? kGroup / 4 : kTile;
+    c.colsb[t] = t == 4 || t == 5 ? kGroup : 64;
+  }
+  return c;
+}
+
+// The activations as B tiles: codes[block][group] (512 bytes each), and per block and group the
+// 16 rows' bias * code sum, scale and scale * code sum. Rows past the last are zero.
+struct PackedInputs {
+  int8_t* codes;
+  int32_t* bias;
+  float *dx, *dsum;
+};
+
+PackedInputs pack_inputs(const QuantActivations& a, int64_t blocks, int64_t groups, int bias) {
+  const auto tiles = static_cast<size_t>(blocks * groups);
+  float* space = scratch(0, tiles * (kTileBytes / 4 + 3 * kTile));
+  PackedInputs p{reinterpret_cast<int8_t*>(space), reinterpret_cast<int32_t*>(space + tiles * kTileBytes / 4),
+                 space + tiles * (kTileBytes / 4 + kTile), space + tiles * (kTileBytes / 4 + 2 * kTile)};
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t tile = b * groups + g;
+      int8_t* dst = p.codes + tile * kTileBytes;
+      for (int64_t n = 0; n < kTile; ++n) {
+        const int64_t r = b * kTile + n, side = tile * kTile + n;
+        if (r >= a.rows_) {
+          for (int64_t k = 0; k < kGroup / 4; ++k) std::memset(dst + k * 64 + n * 4, 0, 4);
+          p.bias[side] = 0;
+          p.dx[side] = p.dsum[side] = 0.0f;
+          continue;
+        }
+        const int8_t* src = a.q_.data() + (r * a.groups_ + g) * kGroup;
+        for (int64_t k = 0; k < kGroup / 4; ++k) std::memcpy(dst + k * 64 + n * 4, src + 4 * k, 4);
+        const int32_t sum = a.sum_[static_cast<size_t>(r * a.groups_ + g)];
+        p.bias[side] = bias * sum;
+        p.dx[side] = a.d_[static_cast<size_t>(r * a.groups_ + g)];
+        p.dsum[side] = p.dx[side] * static_cast<float>(sum);
+      }
+    }
+  return p;
+}
+
+// A panel of up to kPanel weight rows from o0: codes as A tiles [group][kPanel][32] (unsigned
+// biased nibbles, or q8 codes), and scales (mins) as floats [block][kPanel]. Rows past n: zero.
+struct Panel {
+  uint8_t* codes;
+  float *scales, *mins;
+};
+
+Panel pack_panel(const QuantMatrix& w, int64_t o0, int64_t n, bool pack_codes) {
+  const int64_t groups = w.groups_, blocks = w.blocks_per_row_;
+  float* space = scratch(1, static_cast<size_t>(groups * kPanel * kGroup / 4 + 2 * blocks * kPanel));
+  Panel p{reinterpret_cast<uint8_t*>(space), space + groups * kPanel * kGroup / 4,
+          space + groups * kPanel * kGroup / 4 + blocks * kPanel};
+  for (int64_t m = 0; m < kPanel; ++m) {
+    const int64_t o = o0 + m;
+    for (int64_t b = 0; b < blocks; ++b) {
+      p.scales[b * kPanel + m] = m < n ? half_to_float(w.scales_[o * blocks + b]) : 0.0f;
+      p.mins[b * kPanel + m] = m < n && w.mins_ ? half_to_float(w.mins_[o * blocks + b]) : 0.0f;
+    }
+    if (!pack_codes) continue;
+    const uint8_t* row = static_cast<const uint8_t*>(w.codes_) + o * w.row_bytes_;
+    auto dst = [&](int64_t g) { return p.codes + (g * kPanel + m) * kGroup; };
+    for (int64_t g = 0; g < groups; ++g) {
+      if (m >= n) {
+        std::memset(dst(g), 0, kGroup);
+      } else if (w.format_ == QuantFormat::q8) {
+        std::memcpy(dst(g), row + g * kGroup, kGroup);
+      } else {
+        // Dword L of each of the chunk's 4 lines holds group L's codes 8k..8k+7 (low nibbles
+        // first, quant_layout.hpp): gather the 4 dwords, split the nibbles, interleave by dword.
+        const uint8_t* line = row + (g / kChunkGroups) * kNibbleChunkBytes + 4 * (g % kChunkGroups);
+        int32_t d[4];
+        for (int k = 0; k < 4; ++k) std::memcpy(&d[k], line + 64 * k, 4);
+        const __m128i packed = _mm_setr_epi32(d[0], d[1], d[2], d[3]), low = _mm_set1_epi8(0x0F);
+        const __m128i lo = _mm_and_si128(packed, low), hi = _mm_and_si128(_mm_srli_epi16(packed, 4), low);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst(g)), _mm_unpacklo_epi32(lo, hi));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst(g) + 16), _mm_unpackhi_epi32(lo, hi));
+      }
+    }
+  }
+  return p;
+}
+
+// acc[m][16 * tb + n] += the scaled group products of C tile `c` (A tile ta, B tile tb).
+template <bool kAsym>
+void scale_tile(const int32_t (&c)[kTile][kTile], int ta, int tb, const PackedInputs& in,
+                int64_t tile, const Panel& panel, int64_t block, float (&acc)[kPanel][kPanel]) {
+  const __m512i bias = _mm512_loadu_si512(in.bias + tile * kTile);
+  const __m512 dx = _mm512_loadu_ps(in.dx + tile * kTile);
+  const __m512 dsum = _mm512_loadu_ps(in.dsum + tile * kTile);
+  for (int64_t i = 0; i < kTile; ++i) {
+    const int64_t m = ta * kTile + i;
+    float* out = acc[m] + tb * kTile;
+    const __m512 isum = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_load_si512(c[i]), bias));
+    const __m512 s = _mm512_mul_ps(dx, _mm512_set1_ps(panel.scales[block * kPanel + m]));
+    __m512 v = _mm512_fmadd_ps(isum, s, _mm512_loadu_ps(out));
+    if constexpr (kAsym) v = _mm512_fmadd_ps(_mm512_set1_ps(panel.mins[block * kPanel + m]), dsum, v);
+    _mm512_storeu_ps(out, v);
+  }
+}
+
+template <QuantFormat F>
+void amx_gemm(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
+              int64_t o_begin, int64_t o_end) {
+  constexpr bool kSigned = F == QuantFormat::q8;
+  constexpr bool kAsym = F == QuantFormat::q4_asym;
+  const TileConfig config = tile_config();
+  _tile_loadconfig(&config);
+  const int64_t groups = w.groups_;
+  const int64_t blocks = ceil_div(a.rows_, 2 * kTile) * 2;  // B tiles, in pairs
+  const PackedInputs in = pack_inputs(a, blocks, groups, nibble_bias(F));
+  const auto* codes = static_cast<const uint8_t*>(w.codes_);
+  // Group g's products are scaled while group g + 1's tiles compute (the stores have landed).
+  alignas(64) int32_t c[2][4][kTile][kTile];
+  alignas(64) float acc[kPanel][kPanel];
+
+  for (int64_t b0 = 0; b0 < blocks; b0 += kChunkBlocks)
+    for (int64_t o0 = o_begin; o0 < o_end; o0 += kPanel) {
+      const int64_t n = o_end - o0 < kPanel ? o_end - o0 : kPanel;
+      const bool direct = kSigned && n == kPanel;  // whole q8 panels: A tiles from the weights
+      const Panel panel = pack_panel(w, o0, n, !direct);
+      for (int64_t b = b0; b < blocks && b < b0 + kChunkBlocks; b += 2) {
+        auto scale_group = [&](int64_t g) {
+          const int64_t block = w.group_block_[static_cast<size_t>(g)];
+          for (int t = 0; t < 4; ++t)
+            scale_tile<kAsym>(c[g % 2][t], t / 2, t % 2, in, (b + t % 2) * groups + g, panel, block, acc);
+        };
+        std::memset(acc, 0, sizeof acc);
+        for (int64_t g = 0; g < groups; ++g) {
+          _tile_zero(0);
+          _tile_zero(1);
+          _tile_zero(2);
+          _tile_zero(3);
+          if (direct) {
+            _tile_loadd(4, codes + o0 * w.row_bytes_ + g * kGroup, w.row_bytes_);
+            _tile_loadd(5, codes + (o0 + kTile) * w.row_bytes_ + g * kGroup, w.row_bytes_);
+          } else {
+            _tile_loadd(4, panel.codes + g * kPanel * kGroup, kGroup);
+            _tile_loadd(5, panel.codes + (g * kPanel + kTile) * kGroup, kGroup);
+          }
+          _tile_loadd(6, in.codes + (b * groups + g) * kTileBytes, 64);
+          _tile_loadd(7, in.codes + ((b + 1) * groups + g) * kTileBytes, 64);
+          if constexpr (kSigned) {
+            _tile_dpbssd(0, 4, 6);
+            _tile_dpbssd(1, 4, 7);
+            _tile_dpbssd(2, 5, 6);
+            _tile_dpbssd(3, 5, 7);
+          } else {
+            _tile_dpbusd(0, 4, 6);
+            _tile_dpbusd(1, 4, 7);
+            _tile_dpbusd(2, 5, 6);
+            _tile_dpbusd(3, 5, 7);
+          }
+          auto& stored = c[g % 2];
+          _tile_stored(0, stored[0], 64);
+          _tile_stored(1, stored[1], 64);
+          _tile_stored(2, stored[2], 64);
+          _tile_stored(3, stored[3], 64);
+          if (g > 0) scale_group(g - 1);
+        }
+        scale_group(groups - 1);
+        for (int64_t j = 0; j < kPanel && (b * kTile + j) < a.rows_; ++j)
+          for (int64_t m = 0; m < n; ++m) y[(b * kTile + j) * ldy + o0 + m] = acc[m][j];
+      }
+    }
+  _tile_release();
+}
+
+void gemm_amx(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
+              int64_t o_begin, int64_t o_end) {
+  if (a.rows_ < kAmxMinRows || o_begin >= o_end) return decode_avx512(w, a, y, ldy, o_begin, o_end);
+  switch (w.format_) {
+    case QuantFormat::q8: return amx_gemm<QuantFormat::q8>(w, a, y, ldy, o_begin, o_end);
+    case QuantFormat::q4: return amx_gemm<QuantFormat::q4>(w, a, y, ldy, o_begin, o_end);
+    case QuantFormat::q4_asym: return amx_gemm<QuantFormat::q4_asym>(w, a, y, ldy, o_begin, o_end);
+  }
+}
+
+}  // namespace
+
+namespace detail {
+constinit const QuantKernels avx512_amx_quant_kernels{"avx512-vnni+amx", &quantize_avx512,
+                                                      &gemm_amx};
+}  // namespace detail
+
+}  // namespace accelab::cpu

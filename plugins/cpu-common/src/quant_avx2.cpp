@@ -1,0 +1,231 @@
+// The avx2 quantized variant (compile flags in CMakeLists.txt): vpmaddubsw + vpmaddwd.
+//
+// vpmaddubsw multiplies unsigned by signed bytes and saturates pairs to int16, so q8 codes go
+// through the sign trick (|w| times x with w's sign: 2 * 128 * 127 fits), and the biased
+// 4-bit nibbles (at most 15) multiply the activations directly. An octet of 8 groups (8 vectors
+// of 8 int32 partial sums) folds into one vector of group sums with horizontal adds.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "far_groups.hpp"
+#include "quant_layout.hpp"
+#include "quant_variants.hpp"
+
+namespace accelab::cpu {
+namespace {
+
+constexpr int64_t kOctet = 8;  // groups per step
+
+void quantize(const QuantMatrix& w, const float* x, int64_t ldx, int64_t rows,
+              QuantActivations& out) {
+  begin_quantize(w, rows, out);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * ldx;
+    int8_t* q = out.q_.data() + r * out.groups_ * kGroup;
+    for (int64_t g = 0; g < out.groups_; ++g) {
+      const int64_t n = out.cols_ - g * kGroup;
+      alignas(32) float buffer[kGroup] = {};
+      const float* src = xr + g * kGroup;
+      if (n < kGroup) {
+        if (n > 0) std::memcpy(buffer, src, static_cast<size_t>(n) * sizeof(float));
+        src = buffer;
+      }
+      __m256 v[4];
+      __m256 amax = _mm256_setzero_ps();
+      for (int i = 0; i < 4; ++i) {
+        v[i] = _mm256_loadu_ps(src + 8 * i);
+        amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[i]));
+      }
+      __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+      m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+      m = _mm_max_ss(m, _mm_movehdup_ps(m));
+      const float d = _mm_cvtss_f32(m) / 127.0f;
+      const __m256 id = _mm256_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+      __m256i c[4];
+      for (int i = 0; i < 4; ++i) c[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], id));
+      const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(c[0], c[1]), _mm256_packs_epi32(c[2], c[3]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + g * kGroup), _mm256_permutevar8x32_epi32(bytes, order));
+      const __m256i s = _mm256_add_epi32(_mm256_add_epi32(c[0], c[1]), _mm256_add_epi32(c[2], c[3]));
+      __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+      t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
+      t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
+      out.d_[static_cast<size_t>(r * out.groups_ + g)] = d;
+      out.sum_[static_cast<size_t>(r * out.groups_ + g)] = _mm_cvtsi128_si32(t);
+    }
+  }
+}
+
+// The 8 int32 partial sums of one group: unsigned u times signed x, byte by byte.
+inline __m256i dot_group(__m256i u, __m256i x) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
+}
+
+// The 8 group sums of v[i] (group i's partial sums), in order.
+inline __m256i octet_sums(const __m256i (&v)[kOctet]) {
+  const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+  const __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+  return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
+}
+
+// Per-group f16 values (scales or mins) of one row for the 8 groups of an octet.
+struct OctetBlocks {
+  int64_t first, count;
+  __m256i lane;
+
+  OctetBlocks(const QuantMatrix& w, int64_t k) {
+    const int32_t* gb = w.group_block_.data() + k * kOctet;
+    first = gb[0];
+    count = w.blocks_per_row_ - first;
+    lane = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb)), _mm256_set1_epi32(gb[0]));
+  }
+  __m256 expand(const uint16_t* row) const {
+    __m128i h;
+    if (count >= kOctet) {
+      h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + first));
+    } else {
+      uint16_t buffer[kOctet] = {};
+      std::memcpy(buffer, row + first, static_cast<size_t>(count) * sizeof(uint16_t));
+      h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(buffer));
+    }
+    return _mm256_permutevar8x32_ps(_mm256_cvtph_ps(h), lane);
+  }
+};
+
+// The 8 group sums (unbiased for q8, biased for 4-bit) of octet k of weight row `row` with
+// activation codes x: q8 group by group from the octet's codes (sign trick) then folded; 4-bit
+// from half k % 2 of the chunk's transposed codes (quant_layout.hpp), whose lanes are groups.
+template <QuantFormat F>
+__m256i octet_group_sums(const QuantMatrix& w, const uint8_t* row, int64_t k, const int8_t* x) {
+  auto load = [](const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); };
+  if constexpr (F == QuantFormat::q8) {
+    const int64_t groups = w.groups_ - k * kOctet;
+    __m256i v[kOctet];
+    for (int i = 0; i < kOctet; ++i) {
+      if (i >= groups) {
+        v[i] = _mm256_setzero_si256();
+        continue;
+      }
+      const __m256i c = load(row + (k * kOctet + i) * kGroup);
+      v[i] = dot_group(_mm256_abs_epi8(c), _mm256_sign_epi8(load(x + kGroup * i), c));
+    }
+    return octet_sums(v);
+  } else {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    const int64_t half = 32 * (k % 2);
+    const uint8_t* p = row + (k / 2) * kNibbleChunkBytes + half;
+    // 4-bit products fit in int16 pairs (2 * 15 * 127): add the 8 vectors' pairs, widen once.
+    __m256i pairs = _mm256_setzero_si256();
+    for (int i = 0; i < 4; ++i) {
+      const __m256i c = load(p + 64 * i);
+      pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(_mm256_and_si256(c, low), load(x + 128 * i + half)));
+      pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(c, 4), low),
+                                                           load(x + 128 * i + 64 + half)));
+    }
+    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+  }
+}
+
+// xq: the activation codes of `a` (transposed for 4-bit weights: transpose_for_nibbles).
+template <QuantFormat F, int R, int G>
+void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
+                 float* y, int64_t ldy, const int64_t (&o)[G]) {
+  constexpr bool kAsym = F == QuantFormat::q4_asym;
+  const int bias = F == QuantFormat::q8 ? 0 : nibble_bias(F);  // q8: the sign trick needs none
+  const int64_t octets = ceil_div(w.groups_, kOctet);
+  const uint8_t* rows[G];
+  for (int g = 0; g < G; ++g) rows[g] = static_cast<const uint8_t*>(w.codes_) + o[g] * w.row_bytes_;
+  __m256 acc[R][G];
+  for (int r = 0; r < R; ++r)
+    for (int g = 0; g < G; ++g) acc[r][g] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < octets; ++k) {
+    const OctetBlocks blocks(w, k);
+    for (int g = 0; g < G; ++g) {
+      const int64_t bytes_per_octet = F == QuantFormat::q8 ? kOctet * kGroup : kOctet * kGroup / 2;
+      for (int64_t line = 0; line < bytes_per_octet; line += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(rows[g] + k * bytes_per_octet + kPrefetchBytes + line), _MM_HINT_T0);
+      const __m256 sw = blocks.expand(w.scales_ + o[g] * w.blocks_per_row_);
+      for (int r = 0; r < R; ++r) {
+        const int64_t at = (r0 + r) * a.groups_ + k * kOctet;
+        // q8 codes by octet; transposed 4-bit codes by chunk (both halves interleaved).
+        const int8_t* x = xq + (F == QuantFormat::q8 ? at : at - (k % 2) * kOctet) * kGroup;
+        const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.sum_.data() + at));
+        const __m256 dx = _mm256_loadu_ps(a.d_.data() + at);
+        const __m256i isum = _mm256_sub_epi32(octet_group_sums<F>(w, rows[g], k, x),
+                                              _mm256_mullo_epi32(sums, _mm256_set1_epi32(bias)));
+        acc[r][g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(sw, dx), acc[r][g]);
+        if constexpr (kAsym)
+          acc[r][g] = _mm256_fmadd_ps(blocks.expand(w.mins_ + o[g] * w.blocks_per_row_),
+                                      _mm256_mul_ps(dx, _mm256_cvtepi32_ps(sums)), acc[r][g]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int g = 0; g < G; ++g) {
+      const __m256 v = acc[r][g];
+      __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+      s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+      s = _mm_add_ss(s, _mm_movehdup_ps(s));
+      y[r * ldy + o[g]] = _mm_cvtss_f32(s);
+    }
+}
+
+template <QuantFormat F, int R>
+void decode_pass(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
+                 float* y, int64_t ldy, int64_t o_begin, int64_t o_end) {
+  constexpr int G = R == 1 ? 4 : 2;
+  far_groups<G>(
+      o_begin, o_end,
+      [&](const int64_t(&o)[G]) { decode_rows<F, R, G>(w, a, xq, r0, y, ldy, o); },
+      [&](int64_t o) {
+        const int64_t one[1] = {o};
+        decode_rows<F, R, 1>(w, a, xq, r0, y, ldy, one);
+      });
+}
+
+template <QuantFormat F>
+void decode(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
+            int64_t o_begin, int64_t o_end) {
+  constexpr int64_t kRows = 4;
+  const int8_t* xq = a.q_.data();
+  if constexpr (F != QuantFormat::q8) {
+    thread_local std::vector<int8_t> transposed;  // grows to the largest call, then stays
+    transposed.resize(static_cast<size_t>(a.rows_ * a.groups_ * kGroup));
+    for (int64_t r = 0; r < a.rows_; ++r) transpose_for_nibbles(a, r, transposed.data() + r * a.groups_ * kGroup);
+    xq = transposed.data();
+  }
+  const int64_t passes = ceil_div(a.rows_, kRows);
+  for (int64_t p = 0, r = 0; p < passes; ++p) {
+    const int64_t n = (a.rows_ - r) / (passes - p);
+    float* yr = y + r * ldy;
+    switch (n) {
+      case 1: decode_pass<F, 1>(w, a, xq, r, yr, ldy, o_begin, o_end); break;
+      case 2: decode_pass<F, 2>(w, a, xq, r, yr, ldy, o_begin, o_end); break;
+      case 3: decode_pass<F, 3>(w, a, xq, r, yr, ldy, o_begin, o_end); break;
+      default: decode_pass<F, 4>(w, a, xq, r, yr, ldy, o_begin, o_end); break;
+    }
+    r += n;
+  }
+}
+
+void gemm(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy, int64_t o_begin,
+          int64_t o_end) {
+  if (o_begin >= o_end) return;
+  switch (w.format_) {
+    case QuantFormat::q8: return decode<QuantFormat::q8>(w, a, y, ldy, o_begin, o_end);
+    case QuantFormat::q4: return decode<QuantFormat::q4>(w, a, y, ldy, o_begin, o_end);
+    case QuantFormat::q4_asym: return decode<QuantFormat::q4_asym>(w, a, y, ldy, o_begin, o_end);
+  }
+}
+
+}  // namespace
+
+namespace detail {
+constinit const QuantKernels avx2_quant_kernels{"avx2", &quantize, &gemm};
+}  // namespace detail
+
+}  // namespace accelab::cpu

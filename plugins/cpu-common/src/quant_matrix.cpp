@@ -1,0 +1,114 @@
+// The scalar definition of the quantized formats (dequantize), and the preparation of weights and
+// activation buffers in the kernels' layout (quant_layout.hpp). Baseline code: no -m flags.
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "accelab_cpu/quant.hpp"
+#include "half_scalar.hpp"
+#include "quant_layout.hpp"
+
+namespace accelab::cpu {
+namespace {
+
+int64_t source_row_bytes(const QuantSource& src) {
+  return src.format == QuantFormat::q8 ? src.cols : ceil_div(src.cols, 2);
+}
+
+int source_code(const QuantSource& src, int64_t r, int64_t c) {
+  const auto* row = static_cast<const uint8_t*>(src.codes) + r * source_row_bytes(src);
+  if (src.format == QuantFormat::q8) return static_cast<int8_t>(row[c]);
+  const int nibble = c % 2 ? row[c / 2] >> 4 : row[c / 2] & 0x0F;
+  return src.format == QuantFormat::q4 ? (nibble ^ 8) - 8 : nibble;
+}
+
+void require(bool ok, const char* what) {
+  if (ok) return;
+  std::string message = "QuantMatrix::from: ";
+  message += what;
+  throw std::invalid_argument(message);
+}
+
+void validate(const QuantSource& src) {
+  require(src.codes != nullptr, "codes is null");
+  require(src.scales != nullptr, "scales is null");
+  require(src.format != QuantFormat::q4_asym || src.mins != nullptr, "mins missing for q4_asym");
+  require(src.rows > 0, "rows must be positive");
+  require(src.cols > 0, "cols must be positive");
+  if (src.block <= 0 || src.block % kGroup != 0) {
+    std::string message = "block must be a positive multiple of 32 (got ";
+    message += std::to_string(src.block);
+    message += ")";
+    require(false, message.c_str());
+  }
+}
+
+// Codes of every row in the kernel layout, zero-padded.
+std::shared_ptr<void> repack(const QuantSource& src, int64_t row_bytes) {
+  const size_t bytes = static_cast<size_t>(src.rows * row_bytes);
+  std::shared_ptr<uint8_t[]> out(new uint8_t[bytes]());
+  for (int64_t r = 0; r < src.rows; ++r) {
+    uint8_t* row = out.get() + r * row_bytes;
+    if (src.format == QuantFormat::q8) {
+      std::memcpy(row, static_cast<const int8_t*>(src.codes) + r * src.cols,
+                  static_cast<size_t>(src.cols));
+      continue;
+    }
+    for (int64_t c = 0; c < src.cols; ++c) {
+      const auto nibble = static_cast<uint8_t>(source_code(src, r, c) + nibble_bias(src.format));
+      row[nibble_byte(c)] |= static_cast<uint8_t>(nibble << nibble_shift(c));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+float dequantize(const QuantSource& src, int64_t r, int64_t c) {
+  const int64_t block = r * ceil_div(src.cols, src.block) + c / src.block;
+  const float value = half_to_float(src.scales[block]) * static_cast<float>(source_code(src, r, c));
+  return src.format == QuantFormat::q4_asym ? value + half_to_float(src.mins[block]) : value;
+}
+
+void dequantize_row(const QuantSource& src, int64_t r, float* out) {
+  for (int64_t c = 0; c < src.cols; ++c) out[c] = dequantize(src, r, c);
+}
+
+QuantMatrix QuantMatrix::from(const QuantSource& src) {
+  validate(src);
+  QuantMatrix m;
+  m.format_ = src.format;
+  m.rows_ = src.rows;
+  m.cols_ = src.cols;
+  m.src_ = src;
+  m.groups_ = ceil_div(src.cols, kGroup);
+  m.blocks_per_row_ = ceil_div(src.cols, src.block);
+  m.groups_per_block_ = src.block / kGroup;
+  m.scales_ = src.scales;
+  m.mins_ = src.format == QuantFormat::q4_asym ? src.mins : nullptr;
+  m.row_bytes_ = is_q4(src.format) ? padded_groups(src.cols) * kGroup / 2 : m.groups_ * kGroup;
+  if (src.format == QuantFormat::q8 && src.cols % kGroup == 0) {
+    m.codes_ = src.codes;
+  } else {
+    m.owned_ = repack(src, m.row_bytes_);
+    m.codes_ = m.owned_.get();
+  }
+  m.group_block_.resize(static_cast<size_t>(padded_groups(src.cols)));
+  for (size_t g = 0; g < m.group_block_.size(); ++g)
+    m.group_block_[g] = static_cast<int32_t>(static_cast<int64_t>(g) / m.groups_per_block_);
+  const int64_t scale_sets = src.format == QuantFormat::q4_asym ? 2 : 1;
+  m.stream_bytes_ = static_cast<uint64_t>(src.rows * (m.row_bytes_ + scale_sets * 2 * m.blocks_per_row_));
+  return m;
+}
+
+void QuantActivations::reserve(int64_t rows, int64_t cols) {
+  if (rows <= reserved_rows_ && cols <= reserved_cols_) return;
+  reserved_rows_ = rows > reserved_rows_ ? rows : reserved_rows_;
+  reserved_cols_ = cols > reserved_cols_ ? cols : reserved_cols_;
+  const auto groups = static_cast<size_t>(reserved_rows_ * padded_groups(reserved_cols_));
+  q_.assign(groups * kGroup, 0);
+  d_.assign(groups, 0.0f);
+  sum_.assign(groups, 0);
+}
+
+}  // namespace accelab::cpu

@@ -1,0 +1,321 @@
+// The quantized kernels of every variant this CPU runs against an integer-exact scalar reference
+// written here: all formats, blocks 32/64/128, widths that are not multiples of 32, decode and
+// prefill row counts, output sub-ranges. Plus dequantize, QuantMatrix::from's validation and the
+// ISA override.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "accelab_cpu/kernels.hpp"
+#include "accelab_cpu/quant.hpp"
+
+namespace accelab::cpu {
+namespace {
+
+const char* format_name(QuantFormat f) {
+  return f == QuantFormat::q8 ? "q8" : f == QuantFormat::q4 ? "q4" : "q4_asym";
+}
+
+/// A matrix in the stored (tensor.h) layout, with its codes also kept unpacked.
+struct Stored {
+  QuantFormat format;
+  int64_t rows, cols, block;
+  std::vector<uint8_t> bytes;
+  std::vector<uint16_t> scales, mins;
+  std::vector<int> codes;  // [rows][cols]
+
+  int64_t blocks() const { return (cols + block - 1) / block; }
+  int code(int64_t r, int64_t c) const { return codes[static_cast<size_t>(r * cols + c)]; }
+  float scale(int64_t r, int64_t c) const {
+    return f16_to_f32(scales[static_cast<size_t>(r * blocks() + c / block)]);
+  }
+  float min(int64_t r, int64_t c) const {
+    return mins.empty() ? 0.0f : f16_to_f32(mins[static_cast<size_t>(r * blocks() + c / block)]);
+  }
+  QuantSource source() const {
+    return {format, bytes.data(), scales.data(), mins.empty() ? nullptr : mins.data(), rows, cols, block};
+  }
+};
+
+/// Random codes over the format's whole range; random scales and mins, or (exact) scales of 1
+/// and small integer mins.
+Stored make_stored(QuantFormat f, int64_t rows, int64_t cols, int64_t block, bool exact,
+                   std::mt19937& rng) {
+  Stored s{f, rows, cols, block, {}, {}, {}, {}};
+  const int lo = f == QuantFormat::q8 ? -127 : f == QuantFormat::q4 ? -8 : 0;
+  const int hi = f == QuantFormat::q8 ? 127 : f == QuantFormat::q4 ? 7 : 15;
+  std::uniform_int_distribution<int> code(lo, hi);
+  s.codes.resize(static_cast<size_t>(rows * cols));
+  for (int& c : s.codes) c = code(rng);
+  const int64_t row_bytes = f == QuantFormat::q8 ? cols : (cols + 1) / 2;
+  s.bytes.assign(static_cast<size_t>(rows * row_bytes), 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      const int v = s.code(r, c);
+      uint8_t& byte = s.bytes[static_cast<size_t>(r * row_bytes + (f == QuantFormat::q8 ? c : c / 2))];
+      if (f == QuantFormat::q8) {
+        byte = static_cast<uint8_t>(v);
+      } else {
+        byte |= static_cast<uint8_t>((v & 0x0F) << (c % 2 ? 4 : 0));
+      }
+    }
+  std::uniform_real_distribution<float> scale(0.001f, 0.02f), min(-0.1f, 0.1f);
+  std::uniform_int_distribution<int> int_min(-3, 3);
+  const size_t n = static_cast<size_t>(rows * s.blocks());
+  for (size_t i = 0; i < n; ++i) {
+    s.scales.push_back(f32_to_f16(exact ? 1.0f : scale(rng)));
+    if (f == QuantFormat::q4_asym)
+      s.mins.push_back(f32_to_f16(exact ? static_cast<float>(int_min(rng)) : min(rng)));
+  }
+  return s;
+}
+
+/// Activation rows [rows][ldx]: random floats, or (exact) integers in [-127, 127] with one of
+/// magnitude 127 in every group of 32, so every group's scale is exactly 1.
+std::vector<float> make_inputs(int64_t rows, int64_t cols, int64_t ldx, bool exact,
+                               std::mt19937& rng) {
+  std::vector<float> x(static_cast<size_t>(rows * ldx), 1e30f);  // padding: never read
+  std::uniform_real_distribution<float> real(-2.0f, 2.0f);
+  std::uniform_int_distribution<int> integer(-127, 127);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      x[static_cast<size_t>(r * ldx + c)] = exact ? static_cast<float>(integer(rng)) : real(rng);
+  if (exact)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t g = 0; g * 32 < cols; ++g) {
+        const int64_t width = std::min<int64_t>(32, cols - g * 32);
+        x[static_cast<size_t>(r * ldx + g * 32 + (r + g) % width)] = (r + g) % 2 ? 127.0f : -127.0f;
+      }
+  return x;
+}
+
+/// The test's own quantization of activations (the contract's rule) and the product in exact
+/// integers, scaled in double: want[r][o] and the sum of |terms| (the tolerance's scale).
+struct Reference {
+  std::vector<double> want, magnitude;
+  int64_t outs;
+  double at(int64_t r, int64_t o) const { return want[static_cast<size_t>(r * outs + o)]; }
+  double scale(int64_t r, int64_t o) const { return magnitude[static_cast<size_t>(r * outs + o)]; }
+};
+
+Reference reference(const Stored& w, const std::vector<float>& x, int64_t rows, int64_t ldx) {
+  Reference ref{{}, {}, w.rows};
+  const int64_t groups = (w.cols + 31) / 32;
+  for (int64_t r = 0; r < rows; ++r) {
+    std::vector<int> q(static_cast<size_t>(w.cols));
+    std::vector<float> d(static_cast<size_t>(groups));
+    std::vector<int64_t> sum(static_cast<size_t>(groups), 0);
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t end = std::min(w.cols, (g + 1) * 32);
+      float amax = 0.0f;
+      for (int64_t c = g * 32; c < end; ++c) amax = std::max(amax, std::fabs(x[static_cast<size_t>(r * ldx + c)]));
+      d[static_cast<size_t>(g)] = amax / 127.0f;
+      const float id = amax != 0.0f ? 1.0f / d[static_cast<size_t>(g)] : 0.0f;
+      for (int64_t c = g * 32; c < end; ++c) {
+        q[static_cast<size_t>(c)] = static_cast<int>(std::nearbyint(x[static_cast<size_t>(r * ldx + c)] * id));
+        sum[static_cast<size_t>(g)] += q[static_cast<size_t>(c)];
+      }
+    }
+    for (int64_t o = 0; o < w.rows; ++o) {
+      double want = 0, magnitude = 0;
+      for (int64_t g = 0; g < groups; ++g) {
+        int64_t isum = 0;
+        for (int64_t c = g * 32; c < std::min(w.cols, (g + 1) * 32); ++c)
+          isum += int64_t{w.code(o, c)} * q[static_cast<size_t>(c)];
+        const double dx = d[static_cast<size_t>(g)];
+        const double term = double(w.scale(o, g * 32)) * dx * double(isum);
+        const double min_term = double(w.min(o, g * 32)) * dx * double(sum[static_cast<size_t>(g)]);
+        want += term + min_term;
+        magnitude += std::fabs(term) + std::fabs(min_term);
+      }
+      ref.want.push_back(want);
+      ref.magnitude.push_back(magnitude);
+    }
+  }
+  return ref;
+}
+
+constexpr QuantFormat kFormats[] = {QuantFormat::q8, QuantFormat::q4, QuantFormat::q4_asym};
+constexpr int64_t kRowCounts[] = {1, 2, 3, 7, 64, 200};
+
+const QuantKernels& variant(const std::string& isa) {
+  const QuantKernels* k = quant_kernels_for(isa);
+  if (!k) throw std::runtime_error("no quantized kernels for " + isa);
+  return *k;
+}
+
+// Every row count and two output ranges of one matrix shape against the reference: exact
+// (every value an integer below 2^24: any float summation order gives the same result) or
+// within float rounding.
+void check_products(const QuantKernels& k, QuantFormat f, int64_t outs, int64_t cols,
+                    int64_t block, bool exact) {
+  std::mt19937 rng(static_cast<unsigned>(cols * 7 + block + static_cast<int>(f) * 1000 + exact));
+  const Stored w = make_stored(f, outs, cols, block, exact, rng);
+  const QuantMatrix m = QuantMatrix::from(w.source());
+  const int64_t max_rows = kRowCounts[std::size(kRowCounts) - 1], ldx = cols + 3;
+  const std::vector<float> x = make_inputs(max_rows, cols, ldx, exact, rng);
+  const Reference ref = reference(w, x, max_rows, ldx);
+  QuantActivations a;
+  a.reserve(max_rows, cols);
+  for (int64_t rows : kRowCounts)
+    for (auto [ob, oe] : {std::pair<int64_t, int64_t>{0, outs}, {3, outs - 2}}) {
+      SCOPED_TRACE(testing::Message() << k.isa << " " << format_name(f) << " cols=" << cols
+                                      << " block=" << block << " rows=" << rows << " range=["
+                                      << ob << "," << oe << ")" << (exact ? " exact" : ""));
+      k.quantize(m, x.data(), ldx, rows, a);
+      ASSERT_EQ(a.rows(), rows);
+      const int64_t ldy = outs + 1;
+      std::vector<float> y(static_cast<size_t>(rows * ldy), -7.0f);
+      k.gemm(m, a, y.data(), ldy, ob, oe);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t o = 0; o < ldy; ++o) {
+          const float got = y[static_cast<size_t>(r * ldy + o)];
+          if (o < ob || o >= oe) {
+            ASSERT_EQ(got, -7.0f) << "wrote outside the range at r=" << r << " o=" << o;
+          } else if (exact) {
+            ASSERT_EQ(double(got), ref.at(r, o)) << "r=" << r << " o=" << o;
+          } else {
+            ASSERT_NEAR(got, ref.at(r, o), 2e-6 * ref.scale(r, o) + 1e-30) << "r=" << r << " o=" << o;
+          }
+        }
+    }
+}
+
+class Quant : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Quant, IntegerPartsExact) {
+  for (QuantFormat f : kFormats)
+    for (int64_t block : {32, 64, 128})
+      for (int64_t cols : {172, 64, 288, 1000}) check_products(variant(GetParam()), f, 53, cols, block, true);
+}
+
+TEST_P(Quant, MatchesReference) {
+  for (QuantFormat f : kFormats)
+    for (int64_t block : {32, 64, 128})
+      for (int64_t cols : {172, 64, 2048}) check_products(variant(GetParam()), f, 53, cols, block, false);
+}
+
+TEST_P(Quant, QuantizeBeyondReservationThrows) {
+  std::mt19937 rng(3);
+  const Stored w = make_stored(QuantFormat::q8, 4, 64, 32, false, rng);
+  const QuantMatrix m = QuantMatrix::from(w.source());
+  const std::vector<float> x(64 * 3, 0.5f);
+  QuantActivations a;
+  a.reserve(2, 64);
+  EXPECT_THROW(variant(GetParam()).quantize(m, x.data(), 64, 3, a), std::length_error);
+  a.reserve(3, 32);  // never shrinks
+  EXPECT_NO_THROW(variant(GetParam()).quantize(m, x.data(), 64, 3, a));
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, Quant, ::testing::ValuesIn(available_quant_isas()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(c); }, '_');
+                           return name;
+                         });
+
+TEST(QuantFormats, DequantizeFollowsTheDefinition) {
+  std::mt19937 rng(5);
+  for (QuantFormat f : kFormats) {
+    const Stored w = make_stored(f, 3, 77, 64, false, rng);
+    std::vector<float> row(77);
+    for (int64_t r = 0; r < w.rows; ++r) {
+      dequantize_row(w.source(), r, row.data());
+      for (int64_t c = 0; c < w.cols; ++c) {
+        const float want = w.scale(r, c) * float(w.code(r, c)) + w.min(r, c);
+        EXPECT_EQ(dequantize(w.source(), r, c), want) << format_name(f) << " " << r << "," << c;
+        EXPECT_EQ(row[static_cast<size_t>(c)], want);
+      }
+    }
+  }
+}
+
+TEST(QuantFormats, Q8WithWholeGroupsIsNotCopied) {
+  std::mt19937 rng(6);
+  const Stored aligned = make_stored(QuantFormat::q8, 2, 64, 32, false, rng);
+  EXPECT_EQ(QuantMatrix::from(aligned.source()).codes_, aligned.bytes.data());
+  const Stored ragged = make_stored(QuantFormat::q8, 2, 70, 32, false, rng);
+  const QuantMatrix m = QuantMatrix::from(ragged.source());
+  EXPECT_NE(m.codes_, ragged.bytes.data());
+  EXPECT_EQ(m.rows(), 2);
+  EXPECT_EQ(m.cols(), 70);
+  EXPECT_GT(m.stream_bytes(), 2u * 70u);
+}
+
+void expect_invalid(QuantSource src, const std::string& what) {
+  try {
+    (void)QuantMatrix::from(src);
+    ADD_FAILURE() << "accepted a source with " << what;
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+  }
+}
+
+TEST(QuantFormats, FromValidates) {
+  std::mt19937 rng(7);
+  const Stored w = make_stored(QuantFormat::q4_asym, 2, 64, 32, false, rng);
+  QuantSource s = w.source();
+  s.codes = nullptr;
+  expect_invalid(s, "codes");
+  s = w.source();
+  s.scales = nullptr;
+  expect_invalid(s, "scales");
+  s = w.source();
+  s.mins = nullptr;
+  expect_invalid(s, "mins");
+  for (int64_t block : {0, -32, 48, 16}) {
+    s = w.source();
+    s.block = block;
+    expect_invalid(s, "block");
+  }
+  s = w.source();
+  s.rows = 0;
+  expect_invalid(s, "rows");
+  s = w.source();
+  s.cols = -1;
+  expect_invalid(s, "cols");
+  s = w.source();
+  s.format = QuantFormat::q4;
+  s.mins = nullptr;
+  EXPECT_NO_THROW((void)QuantMatrix::from(s));
+}
+
+std::string family(const std::string& isa) { return isa.rfind("avx512", 0) == 0 ? "avx512" : isa; }
+
+TEST(QuantDispatch, AvailableIsasAreOrdered) {
+  const std::vector<std::string> isas = available_quant_isas();
+  ASSERT_FALSE(isas.empty());
+  EXPECT_EQ(isas.front(), "generic");
+  const std::vector<std::string> order{"generic", "avx2", "avx512-vnni", "avx512-vnni+amx"};
+  size_t last = 0;
+  for (const std::string& isa : isas) {
+    const auto pos = static_cast<size_t>(std::find(order.begin(), order.end(), isa) - order.begin());
+    ASSERT_LT(pos, order.size()) << isa;
+    EXPECT_GE(pos, last);
+    last = pos;
+    ASSERT_NE(quant_kernels_for(isa), nullptr);
+    EXPECT_EQ(std::string(quant_kernels_for(isa)->isa), isa);
+  }
+  EXPECT_EQ(quant_kernels_for("avx512"), nullptr);
+}
+
+// Run by ctest once plainly and once per ACCELAB_CPU_ISA value (kernels.quant_isa_override.*).
+TEST(QuantDispatch, BestHonoursOverride) {
+  const std::vector<std::string> isas = available_quant_isas();
+  std::string want = isas.back();
+  if (const char* env = std::getenv("ACCELAB_CPU_ISA")) {
+    for (const std::string& isa : isas)
+      if (isa == env || family(isa) == env) want = isa;
+  }
+  EXPECT_EQ(std::string(best_quant_kernels().isa), want);
+}
+
+}  // namespace
+}  // namespace accelab::cpu
