@@ -237,16 +237,18 @@ TEST(QuantFormats, DequantizeFollowsTheDefinition) {
   }
 }
 
-TEST(QuantFormats, Q8WithWholeGroupsIsNotCopied) {
+TEST(QuantFormats, RepackedToWholeChunksOfTheLaneLayout) {
   std::mt19937 rng(6);
-  const Stored aligned = make_stored(QuantFormat::q8, 2, 64, 32, false, rng);
-  EXPECT_EQ(QuantMatrix::from(aligned.source()).codes_, aligned.bytes.data());
-  const Stored ragged = make_stored(QuantFormat::q8, 2, 70, 32, false, rng);
-  const QuantMatrix m = QuantMatrix::from(ragged.source());
-  EXPECT_NE(m.codes_, ragged.bytes.data());
-  EXPECT_EQ(m.rows(), 2);
-  EXPECT_EQ(m.cols(), 70);
-  EXPECT_GT(m.stream_bytes(), 2u * 70u);
+  for (QuantFormat f : kFormats) {
+    const Stored w = make_stored(f, 2, 70, 32, false, rng);  // 3 groups: one chunk of 16
+    const QuantMatrix m = QuantMatrix::from(w.source());
+    EXPECT_NE(m.codes_, w.bytes.data()) << format_name(f);
+    EXPECT_EQ(m.rows(), 2);
+    EXPECT_EQ(m.cols(), 70);
+    EXPECT_EQ(m.row_bytes_, f == QuantFormat::q8 ? 512 : 256) << format_name(f);
+    const uint64_t scale_bytes = (f == QuantFormat::q4_asym ? 2u : 1u) * 2u * 3u;  // f16, 3 blocks
+    EXPECT_EQ(m.stream_bytes(), 2u * (static_cast<uint64_t>(m.row_bytes_) + scale_bytes)) << format_name(f);
+  }
 }
 
 void expect_invalid(QuantSource src, const std::string& what) {

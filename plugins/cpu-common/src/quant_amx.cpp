@@ -2,8 +2,8 @@
 // for few activation rows, and for many (prefill) an AMX-INT8 GEMM. quant_dispatch.cpp offers it
 // only once the kernel has granted this process the tile state.
 //
-// Tiles: A = 16 weight rows x one group of 32 codes (q8: signed, loaded straight from the weight
-// rows; 4-bit: unpacked to unsigned bytes into a panel first), B = 16 activation rows x one group
+// Tiles: A = 16 weight rows x one group of 32 stored (unsigned, biased) codes, gathered from the
+// lane layout into a per-thread panel first (4-bit: unpacked), B = 16 activation rows x one group
 // in the VNNI layout [8][16][4], C = their 16 x 16 int32 dot products. Two A and two B tiles give
 // four C tiles per group; each is stored and scaled into float accumulators at once, since every
 // group has its own activation scale.
@@ -75,14 +75,14 @@ PackedInputs pack_inputs(const QuantActivations& a, int64_t blocks, int64_t grou
   return p;
 }
 
-// A panel of up to kPanel weight rows from o0: codes as A tiles [group][kPanel][32] (unsigned
-// biased nibbles, or q8 codes), and scales (mins) as floats [block][kPanel]. Rows past n: zero.
+// A panel of up to kPanel weight rows from o0: codes as A tiles [group][kPanel][32] (stored,
+// i.e. biased unsigned, codes), and scales (mins) as floats [block][kPanel]. Rows past n: zero.
 struct Panel {
   uint8_t* codes;
   float *scales, *mins;
 };
 
-Panel pack_panel(const QuantMatrix& w, int64_t o0, int64_t n, bool pack_codes) {
+Panel pack_panel(const QuantMatrix& w, int64_t o0, int64_t n) {
   const int64_t groups = w.groups_, blocks = w.blocks_per_row_;
   float* space = scratch(1, static_cast<size_t>(groups * kPanel * kGroup / 4 + 2 * blocks * kPanel));
   Panel p{reinterpret_cast<uint8_t*>(space), space + groups * kPanel * kGroup / 4,
@@ -93,24 +93,25 @@ Panel pack_panel(const QuantMatrix& w, int64_t o0, int64_t n, bool pack_codes) {
       p.scales[b * kPanel + m] = m < n ? half_to_float(w.scales_[o * blocks + b]) : 0.0f;
       p.mins[b * kPanel + m] = m < n && w.mins_ ? half_to_float(w.mins_[o * blocks + b]) : 0.0f;
     }
-    if (!pack_codes) continue;
     const uint8_t* row = static_cast<const uint8_t*>(w.codes_) + o * w.row_bytes_;
     auto dst = [&](int64_t g) { return p.codes + (g * kPanel + m) * kGroup; };
     for (int64_t g = 0; g < groups; ++g) {
       if (m >= n) {
         std::memset(dst(g), 0, kGroup);
-      } else if (w.format_ == QuantFormat::q8) {
-        std::memcpy(dst(g), row + g * kGroup, kGroup);
       } else {
-        // Dword L of each of the chunk's 4 lines holds group L's codes 8k..8k+7 (low nibbles
-        // first, quant_layout.hpp): gather the 4 dwords, split the nibbles, interleave by dword.
-        const uint8_t* line = row + (g / kChunkGroups) * kNibbleChunkBytes + 4 * (g % kChunkGroups);
-        int32_t d[4];
-        for (int k = 0; k < 4; ++k) std::memcpy(&d[k], line + 64 * k, 4);
-        const __m128i packed = _mm_setr_epi32(d[0], d[1], d[2], d[3]), low = _mm_set1_epi8(0x0F);
-        const __m128i lo = _mm_and_si128(packed, low), hi = _mm_and_si128(_mm_srli_epi16(packed, 4), low);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst(g)), _mm_unpacklo_epi32(lo, hi));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst(g) + 16), _mm_unpackhi_epi32(lo, hi));
+        // Dword L of each line of the chunk holds 4 of group L's codes (quant_layout.hpp): q8,
+        // 8 lines of 4 codes; 4-bit, 4 lines of 4 low- and 4 high-nibble codes.
+        const uint8_t* line = row + code_byte(w.format_, g * kGroup);
+        if (w.format_ == QuantFormat::q8) {
+          for (int k = 0; k < 8; ++k) std::memcpy(dst(g) + 4 * k, line + 64 * k, 4);
+        } else {
+          int32_t d[4];
+          for (int k = 0; k < 4; ++k) std::memcpy(&d[k], line + 64 * k, 4);
+          const __m128i packed = _mm_setr_epi32(d[0], d[1], d[2], d[3]), low = _mm_set1_epi8(0x0F);
+          const __m128i lo = _mm_and_si128(packed, low), hi = _mm_and_si128(_mm_srli_epi16(packed, 4), low);
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(dst(g)), _mm_unpacklo_epi32(lo, hi));
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(dst(g) + 16), _mm_unpackhi_epi32(lo, hi));
+        }
       }
     }
   }
@@ -138,14 +139,12 @@ void scale_tile(const int32_t (&c)[kTile][kTile], int ta, int tb, const PackedIn
 template <QuantFormat F>
 void amx_gemm(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
               int64_t o_begin, int64_t o_end) {
-  constexpr bool kSigned = F == QuantFormat::q8;
   constexpr bool kAsym = F == QuantFormat::q4_asym;
   const TileConfig config = tile_config();
   _tile_loadconfig(&config);
   const int64_t groups = w.groups_;
   const int64_t blocks = ceil_div(a.rows_, 2 * kTile) * 2;  // B tiles, in pairs
-  const PackedInputs in = pack_inputs(a, blocks, groups, nibble_bias(F));
-  const auto* codes = static_cast<const uint8_t*>(w.codes_);
+  const PackedInputs in = pack_inputs(a, blocks, groups, weight_bias(F));
   // Group g's products are scaled while group g + 1's tiles compute (the stores have landed).
   alignas(64) int32_t c[2][4][kTile][kTile];
   alignas(64) float acc[kPanel][kPanel];
@@ -153,8 +152,7 @@ void amx_gemm(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t
   for (int64_t b0 = 0; b0 < blocks; b0 += kChunkBlocks)
     for (int64_t o0 = o_begin; o0 < o_end; o0 += kPanel) {
       const int64_t n = o_end - o0 < kPanel ? o_end - o0 : kPanel;
-      const bool direct = kSigned && n == kPanel;  // whole q8 panels: A tiles from the weights
-      const Panel panel = pack_panel(w, o0, n, !direct);
+      const Panel panel = pack_panel(w, o0, n);
       for (int64_t b = b0; b < blocks && b < b0 + kChunkBlocks; b += 2) {
         auto scale_group = [&](int64_t g) {
           const int64_t block = w.group_block_[static_cast<size_t>(g)];
@@ -167,26 +165,14 @@ void amx_gemm(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t
           _tile_zero(1);
           _tile_zero(2);
           _tile_zero(3);
-          if (direct) {
-            _tile_loadd(4, codes + o0 * w.row_bytes_ + g * kGroup, w.row_bytes_);
-            _tile_loadd(5, codes + (o0 + kTile) * w.row_bytes_ + g * kGroup, w.row_bytes_);
-          } else {
-            _tile_loadd(4, panel.codes + g * kPanel * kGroup, kGroup);
-            _tile_loadd(5, panel.codes + (g * kPanel + kTile) * kGroup, kGroup);
-          }
+          _tile_loadd(4, panel.codes + g * kPanel * kGroup, kGroup);
+          _tile_loadd(5, panel.codes + (g * kPanel + kTile) * kGroup, kGroup);
           _tile_loadd(6, in.codes + (b * groups + g) * kTileBytes, 64);
           _tile_loadd(7, in.codes + ((b + 1) * groups + g) * kTileBytes, 64);
-          if constexpr (kSigned) {
-            _tile_dpbssd(0, 4, 6);
-            _tile_dpbssd(1, 4, 7);
-            _tile_dpbssd(2, 5, 6);
-            _tile_dpbssd(3, 5, 7);
-          } else {
-            _tile_dpbusd(0, 4, 6);
-            _tile_dpbusd(1, 4, 7);
-            _tile_dpbusd(2, 5, 6);
-            _tile_dpbusd(3, 5, 7);
-          }
+          _tile_dpbusd(0, 4, 6);
+          _tile_dpbusd(1, 4, 7);
+          _tile_dpbusd(2, 5, 6);
+          _tile_dpbusd(3, 5, 7);
           auto& stored = c[g % 2];
           _tile_stored(0, stored[0], 64);
           _tile_stored(1, stored[1], 64);

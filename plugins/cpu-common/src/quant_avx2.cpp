@@ -2,13 +2,13 @@
 //
 // vpmaddubsw multiplies unsigned by signed bytes and saturates pairs to int16, so q8 codes go
 // through the sign trick (|w| times x with w's sign: 2 * 128 * 127 fits), and the biased
-// 4-bit nibbles (at most 15) multiply the activations directly. An octet of 8 groups (8 vectors
-// of 8 int32 partial sums) folds into one vector of group sums with horizontal adds.
+// 4-bit nibbles (at most 15) multiply the activations directly. An octet is 8 groups, half a
+// chunk of the lane layout (quant_layout.hpp): lane L of every product is one group, so the
+// octet's 8 products add up into its 8 group sums with no folding.
 #include <immintrin.h>
 
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
 #include "far_groups.hpp"
 #include "quant_layout.hpp"
@@ -65,13 +65,6 @@ inline __m256i dot_group(__m256i u, __m256i x) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
 }
 
-// The 8 group sums of v[i] (group i's partial sums), in order.
-inline __m256i octet_sums(const __m256i (&v)[kOctet]) {
-  const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
-  const __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
-  return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
-}
-
 // Per-group f16 values (scales or mins) of one row for the 8 groups of an octet.
 struct OctetBlocks {
   int64_t first, count;
@@ -96,27 +89,26 @@ struct OctetBlocks {
   }
 };
 
-// The 8 group sums (unbiased for q8, biased for 4-bit) of octet k of weight row `row` with
-// activation codes x: q8 group by group from the octet's codes (sign trick) then folded; 4-bit
-// from half k % 2 of the chunk's transposed codes (quant_layout.hpp), whose lanes are groups.
+// The 8 group sums (unbiased for q8, biased for 4-bit) of octet k — half k % 2 of chunk k / 2 —
+// of weight row `row`, with x the chunk's activation codes in the weights' lane order
+// (quant_layout.hpp): lane L of every product is group 8 (k % 2) + L, so nothing needs folding.
 template <QuantFormat F>
-__m256i octet_group_sums(const QuantMatrix& w, const uint8_t* row, int64_t k, const int8_t* x) {
+__m256i octet_group_sums(const uint8_t* row, int64_t k, const int8_t* x) {
   auto load = [](const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); };
+  const int64_t half = 32 * (k % 2);
   if constexpr (F == QuantFormat::q8) {
-    const int64_t groups = w.groups_ - k * kOctet;
-    __m256i v[kOctet];
-    for (int i = 0; i < kOctet; ++i) {
-      if (i >= groups) {
-        v[i] = _mm256_setzero_si256();
-        continue;
-      }
-      const __m256i c = load(row + (k * kOctet + i) * kGroup);
-      v[i] = dot_group(_mm256_abs_epi8(c), _mm256_sign_epi8(load(x + kGroup * i), c));
+    // Stored code + 128 back to signed, then the sign trick: |w| times sign(x, w) (the bias would
+    // overflow vpmaddubsw's int16 pairs).
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    const uint8_t* p = row + (k / 2) * kChunkCodes + half;
+    __m256i sums = _mm256_setzero_si256();
+    for (int j = 0; j < 8; ++j) {
+      const __m256i c = _mm256_xor_si256(load(p + 64 * j), flip);
+      sums = _mm256_add_epi32(sums, dot_group(_mm256_abs_epi8(c), _mm256_sign_epi8(load(x + 64 * j + half), c)));
     }
-    return octet_sums(v);
+    return sums;
   } else {
     const __m256i low = _mm256_set1_epi8(0x0F);
-    const int64_t half = 32 * (k % 2);
     const uint8_t* p = row + (k / 2) * kNibbleChunkBytes + half;
     // 4-bit products fit in int16 pairs (2 * 15 * 127): add the 8 vectors' pairs, widen once.
     __m256i pairs = _mm256_setzero_si256();
@@ -130,12 +122,12 @@ __m256i octet_group_sums(const QuantMatrix& w, const uint8_t* row, int64_t k, co
   }
 }
 
-// xq: the activation codes of `a` (transposed for 4-bit weights: transpose_for_nibbles).
+// xq: the activation codes of `a` in the weights' lane order (transposed_activations).
 template <QuantFormat F, int R, int G>
 void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
                  float* y, int64_t ldy, const int64_t (&o)[G]) {
   constexpr bool kAsym = F == QuantFormat::q4_asym;
-  const int bias = F == QuantFormat::q8 ? 0 : nibble_bias(F);  // q8: the sign trick needs none
+  const int bias = F == QuantFormat::q8 ? 0 : weight_bias(F);  // q8: the sign trick needs none
   const int64_t octets = ceil_div(w.groups_, kOctet);
   const uint8_t* rows[G];
   for (int g = 0; g < G; ++g) rows[g] = static_cast<const uint8_t*>(w.codes_) + o[g] * w.row_bytes_;
@@ -151,11 +143,10 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
       const __m256 sw = blocks.expand(w.scales_ + o[g] * w.blocks_per_row_);
       for (int r = 0; r < R; ++r) {
         const int64_t at = (r0 + r) * a.groups_ + k * kOctet;
-        // q8 codes by octet; transposed 4-bit codes by chunk (both halves interleaved).
-        const int8_t* x = xq + (F == QuantFormat::q8 ? at : at - (k % 2) * kOctet) * kGroup;
+        const int8_t* x = xq + (at - (k % 2) * kOctet) * kGroup;  // the chunk's (halves interleaved)
         const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.sum_.data() + at));
         const __m256 dx = _mm256_loadu_ps(a.d_.data() + at);
-        const __m256i isum = _mm256_sub_epi32(octet_group_sums<F>(w, rows[g], k, x),
+        const __m256i isum = _mm256_sub_epi32(octet_group_sums<F>(rows[g], k, x),
                                               _mm256_mullo_epi32(sums, _mm256_set1_epi32(bias)));
         acc[r][g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(sw, dx), acc[r][g]);
         if constexpr (kAsym)
@@ -191,13 +182,7 @@ template <QuantFormat F>
 void decode(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
             int64_t o_begin, int64_t o_end) {
   constexpr int64_t kRows = 4;
-  const int8_t* xq = a.q_.data();
-  if constexpr (F != QuantFormat::q8) {
-    thread_local std::vector<int8_t> transposed;  // grows to the largest call, then stays
-    transposed.resize(static_cast<size_t>(a.rows_ * a.groups_ * kGroup));
-    for (int64_t r = 0; r < a.rows_; ++r) transpose_for_nibbles(a, r, transposed.data() + r * a.groups_ * kGroup);
-    xq = transposed.data();
-  }
+  const int8_t* xq = transposed_activations(a);
   const int64_t passes = ceil_div(a.rows_, kRows);
   for (int64_t p = 0, r = 0; p < passes; ++p) {
     const int64_t n = (a.rows_ - r) / (passes - p);

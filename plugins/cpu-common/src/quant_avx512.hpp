@@ -1,13 +1,13 @@
 // AVX-512 VNNI quantized kernels: activation quantization and the decode kernel that streams
 // each weight row once (shared by the avx512-vnni and avx512-vnni+amx variants).
 //
-// A chunk is 16 groups of one row. q8: 8 vectors of 64 codes, each two consecutive groups;
-// vpdpbusd needs unsigned weights, so codes are flipped to code + 128 (xor 0x80) and 128 times
-// the activation group's code sum is subtracted; the 8 vectors of partial sums fold into one
-// vector of 16 group sums (shuffles and adds). 4-bit codes are stored biased and laid out so that
-// lane L of every unpacked vector is group L (quant_layout.hpp): the 8 products of a chunk chain
-// into one accumulator that starts at minus the bias, with no folding at all. Either way the
-// float work is one convert and one or two multiply-adds per 16 groups.
+// A chunk is 16 groups of one row (512 bytes of q8, 256 of 4-bit), laid out so that lane L of
+// each of its 8 vectors of codes is group L (quant_layout.hpp). vpdpbusd multiplies unsigned by
+// signed bytes: weights are stored biased to unsigned, so each chunk's 8 products chain into one
+// accumulator that starts at minus the bias times the activation group's code sum (the reason
+// activations carry sums). Then one convert, one multiply (weight scales — f16 of the blocks,
+// vpermps-expanded to groups — times activation scales) and one FMA per 16 groups; q4_asym adds
+// one FMA of mins × d_x · sum_x.
 #pragma once
 
 // GCC 12.2's AVX-512 headers trip -Wuninitialized (GCC bug 105593): see simd_avx512.hpp.
@@ -18,17 +18,12 @@
 #pragma GCC diagnostic pop
 
 #include <cstdint>
-#include <vector>
 
 #include "far_groups.hpp"
 #include "quant_layout.hpp"
 
 namespace accelab::cpu {
 namespace {
-
-inline __mmask64 byte_mask(int64_t n) {
-  return n >= 64 ? ~__mmask64{0} : n <= 0 ? __mmask64{0} : (__mmask64{1} << n) - 1;
-}
 
 inline __mmask16 lane_mask(int64_t n) {
   return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
@@ -67,16 +62,11 @@ void quantize_avx512(const QuantMatrix& w, const float* x, int64_t ldx, int64_t 
 template <QuantFormat F>
 constexpr int64_t kChunkBytes = F == QuantFormat::q8 ? 512 : 256;
 
-// The chunk at p as 8 vectors of unsigned codes (q8: two groups each; 4-bit: lane L = group L);
-// `avail` bytes of it lie in the row (all of it when kFull; 4-bit rows are whole chunks).
-template <QuantFormat F, bool kFull>
-void load_chunk(const uint8_t* p, int64_t avail, __m512i (&wv)[8]) {
-  auto load = [&](int i) {
-    return kFull ? _mm512_loadu_si512(p + 64 * i) : _mm512_maskz_loadu_epi8(byte_mask(avail - 64 * i), p + 64 * i);
-  };
+// The chunk at p as 8 vectors of unsigned codes, lane L = group L.
+template <QuantFormat F>
+void load_chunk(const uint8_t* p, __m512i (&wv)[8]) {
   if constexpr (F == QuantFormat::q8) {
-    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-    for (int i = 0; i < 8; ++i) wv[i] = _mm512_xor_si512(load(i), flip);
+    for (int i = 0; i < 8; ++i) wv[i] = _mm512_loadu_si512(p + 64 * i);
   } else {
     const __m512i low = _mm512_set1_epi8(0x0F);
     for (int i = 0; i < 4; ++i) {
@@ -85,24 +75,6 @@ void load_chunk(const uint8_t* p, int64_t avail, __m512i (&wv)[8]) {
       wv[2 * i + 1] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
     }
   }
-}
-
-// What stored weight codes exceed the real ones by (see quant_layout.hpp).
-template <QuantFormat F>
-constexpr int kWeightBias = F == QuantFormat::q8 ? 128 : nibble_bias(F);
-
-// p[i] holds groups 2i and 2i+1 in its lower and upper 8 lanes; returns the 16 group sums.
-inline __m512i group_sums(const __m512i (&p)[8]) {
-  __m512i s[4];  // s[j]: groups 4j..4j+3, one per 128-bit lane, as 4 partial sums
-  for (int j = 0; j < 4; ++j)
-    s[j] = _mm512_add_epi32(_mm512_shuffle_i32x4(p[2 * j], p[2 * j + 1], 0x88),
-                            _mm512_shuffle_i32x4(p[2 * j], p[2 * j + 1], 0xDD));
-  const __m512i t0 = _mm512_add_epi32(_mm512_unpacklo_epi32(s[0], s[1]), _mm512_unpackhi_epi32(s[0], s[1]));
-  const __m512i t1 = _mm512_add_epi32(_mm512_unpacklo_epi32(s[2], s[3]), _mm512_unpackhi_epi32(s[2], s[3]));
-  const __m512i u = _mm512_add_epi32(_mm512_unpacklo_epi64(t0, t1), _mm512_unpackhi_epi64(t0, t1));
-  // Lane 4L + j of u is group 4j + L.
-  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  return _mm512_permutexvar_epi32(order, u);
 }
 
 // Where the 16 groups of a chunk find their f16 scale (or min) in a row of per-block halves.
@@ -123,14 +95,13 @@ struct ChunkBlocks {
 };
 
 // y[r * ldy + o[g]] for r < R, g < G from activation rows r0.. of `a`.
-// xq: the activation codes of `a` (transposed for 4-bit weights: transpose_for_nibbles).
+// xq: the activation codes of `a` in the weights' lane order (transposed_activations).
 template <QuantFormat F, int R, int G>
 void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
                  float* y, int64_t ldy, const int64_t (&o)[G]) {
   constexpr int64_t kBytes = kChunkBytes<F>;
   constexpr bool kAsym = F == QuantFormat::q4_asym;
-  const int64_t chunks = ceil_div(w.groups_, kChunkGroups);
-  const int64_t full_chunks = w.row_bytes_ / kBytes;
+  const int64_t chunks = w.row_bytes_ / kBytes;
   const uint8_t* rows[G];
   for (int g = 0; g < G; ++g) rows[g] = static_cast<const uint8_t*>(w.codes_) + o[g] * w.row_bytes_;
   __m512 acc[R][G];
@@ -145,33 +116,21 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
       const int64_t at = (r0 + r) * a.groups_ + c * kChunkGroups;
       const __m512i sums = _mm512_loadu_si512(a.sum_.data() + at);
       dx[r] = _mm512_loadu_ps(a.d_.data() + at);
-      bias[r] = _mm512_mullo_epi32(sums, _mm512_set1_epi32(kWeightBias<F>));
+      bias[r] = _mm512_mullo_epi32(sums, _mm512_set1_epi32(-weight_bias(F)));
       if constexpr (kAsym) dsum[r] = _mm512_mul_ps(dx[r], _mm512_cvtepi32_ps(sums));
     }
     for (int g = 0; g < G; ++g) {
       const uint8_t* p = rows[g] + c * kBytes;
       for (int64_t line = 0; line < kBytes; line += 64) _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes + line), _MM_HINT_T0);
       __m512i wv[8];
-      if (c < full_chunks) {
-        load_chunk<F, true>(p, kBytes, wv);
-      } else {
-        load_chunk<F, false>(p, w.row_bytes_ - c * kBytes, wv);
-      }
+      load_chunk<F>(p, wv);
       const __m512 sw = blocks.expand(w.scales_ + o[g] * w.blocks_per_row_);
       __m512 mw = _mm512_setzero_ps();
       if constexpr (kAsym) mw = blocks.expand(w.mins_ + o[g] * w.blocks_per_row_);
       for (int r = 0; r < R; ++r) {
         const int8_t* x = xq + ((r0 + r) * a.groups_ + c * kChunkGroups) * kGroup;
-        __m512i isum;
-        if constexpr (F == QuantFormat::q8) {
-          __m512i part[8];
-          for (int i = 0; i < 8; ++i)
-            part[i] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[i], _mm512_loadu_si512(x + 64 * i));
-          isum = _mm512_sub_epi32(group_sums(part), bias[r]);
-        } else {
-          isum = _mm512_sub_epi32(_mm512_setzero_si512(), bias[r]);
-          for (int i = 0; i < 8; ++i) isum = _mm512_dpbusd_epi32(isum, wv[i], _mm512_loadu_si512(x + 64 * i));
-        }
+        __m512i isum = bias[r];
+        for (int i = 0; i < 8; ++i) isum = _mm512_dpbusd_epi32(isum, wv[i], _mm512_loadu_si512(x + 64 * i));
         acc[r][g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(sw, dx[r]), acc[r][g]);
         if constexpr (kAsym) acc[r][g] = _mm512_fmadd_ps(mw, dsum[r], acc[r][g]);
       }
@@ -201,13 +160,7 @@ constexpr int64_t kDecodeRows = 4;  // activation rows per pass over the weights
 template <QuantFormat F>
 void decode(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
             int64_t o_begin, int64_t o_end) {
-  const int8_t* xq = a.q_.data();
-  if constexpr (F != QuantFormat::q8) {
-    thread_local std::vector<int8_t> transposed;  // grows to the largest call, then stays
-    transposed.resize(static_cast<size_t>(a.rows_ * a.groups_ * kGroup));
-    for (int64_t r = 0; r < a.rows_; ++r) transpose_for_nibbles(a, r, transposed.data() + r * a.groups_ * kGroup);
-    xq = transposed.data();
-  }
+  const int8_t* xq = transposed_activations(a);
   const int64_t passes = ceil_div(a.rows_, kDecodeRows);
   for (int64_t p = 0, r = 0; p < passes; ++p) {
     const int64_t n = (a.rows_ - r) / (passes - p);

@@ -1,5 +1,6 @@
 // The scalar definition of the quantized formats (dequantize), and the preparation of weights and
 // activation buffers in the kernels' layout (quant_layout.hpp). Baseline code: no -m flags.
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -43,20 +44,20 @@ void validate(const QuantSource& src) {
   }
 }
 
-// Codes of every row in the kernel layout, zero-padded.
+// Codes of every row in the kernel layout (quant_layout.hpp), zero-padded.
 std::shared_ptr<void> repack(const QuantSource& src, int64_t row_bytes) {
   const size_t bytes = static_cast<size_t>(src.rows * row_bytes);
   std::shared_ptr<uint8_t[]> out(new uint8_t[bytes]());
   for (int64_t r = 0; r < src.rows; ++r) {
     uint8_t* row = out.get() + r * row_bytes;
-    if (src.format == QuantFormat::q8) {
-      std::memcpy(row, static_cast<const int8_t*>(src.codes) + r * src.cols,
-                  static_cast<size_t>(src.cols));
-      continue;
-    }
-    for (int64_t c = 0; c < src.cols; ++c) {
-      const auto nibble = static_cast<uint8_t>(source_code(src, r, c) + nibble_bias(src.format));
-      row[nibble_byte(c)] |= static_cast<uint8_t>(nibble << nibble_shift(c));
+    // Group by group, so the byte of each code comes from a base and an offset (code_byte's rule).
+    for (int64_t g = 0; g * kGroup < src.cols; ++g) {
+      const int64_t base = code_byte(src.format, g * kGroup), n = std::min(kGroup, src.cols - g * kGroup);
+      for (int64_t j = 0; j < n; ++j) {
+        const auto stored = static_cast<uint8_t>(source_code(src, r, g * kGroup + j) + weight_bias(src.format));
+        if (src.format == QuantFormat::q8) row[base + (j / 4) * 64 + j % 4] = stored;
+        else row[base + (j / 8) * 64 + j % 4] |= static_cast<uint8_t>(stored << nibble_shift(j));
+      }
     }
   }
   return out;
@@ -86,13 +87,9 @@ QuantMatrix QuantMatrix::from(const QuantSource& src) {
   m.groups_per_block_ = src.block / kGroup;
   m.scales_ = src.scales;
   m.mins_ = src.format == QuantFormat::q4_asym ? src.mins : nullptr;
-  m.row_bytes_ = is_q4(src.format) ? padded_groups(src.cols) * kGroup / 2 : m.groups_ * kGroup;
-  if (src.format == QuantFormat::q8 && src.cols % kGroup == 0) {
-    m.codes_ = src.codes;
-  } else {
-    m.owned_ = repack(src, m.row_bytes_);
-    m.codes_ = m.owned_.get();
-  }
+  m.row_bytes_ = padded_groups(src.cols) * kGroup / (is_q4(src.format) ? 2 : 1);
+  m.owned_ = repack(src, m.row_bytes_);
+  m.codes_ = m.owned_.get();
   m.group_block_.resize(static_cast<size_t>(padded_groups(src.cols)));
   for (size_t g = 0; g < m.group_block_.size(); ++g)
     m.group_block_[g] = static_cast<int32_t>(static_cast<int64_t>(g) / m.groups_per_block_);
