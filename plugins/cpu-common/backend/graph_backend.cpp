@@ -226,11 +226,13 @@ void GraphBackend::execute(const accelab_batch& b) {
     ++executes_;
     rows_ += static_cast<uint64_t>(b.n_rows);
   }
+  qfrom_ = {};  // a new batch: new inputs in the same buffers
   for (int32_t i = 0; i < graph_->n_nodes;) {
     const int32_t count = fusable_matmuls(i, b);
     auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     if (count > 1) matmul_group(&graph_->nodes[i], count);
     else run_node(graph_->nodes[i], b);
+    for (int32_t k = 0; k < count; ++k) forget_quantized_inputs(graph_->nodes[i + k]);
     if (profile_) {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       // A fused group's time is shared out by the bytes each product reads.
@@ -269,9 +271,20 @@ uint64_t GraphBackend::weight_bytes_of(const accelab_node& n) const {
 }
 
 const QuantActivations& GraphBackend::quantized_input(const Weight& w, const float* x, int64_t ldx, int64_t rows) {
-  QuantActivations& a = qacts_[static_cast<size_t>(w.q.format())];
-  kq_->quantize(w.q, x, ldx, rows, a);
-  return a;
+  const auto f = static_cast<size_t>(w.q.format());
+  QuantizedFrom& from = qfrom_[f];
+  if (from.x != x || from.ldx != ldx || from.rows != rows || from.cols != w.cols) {
+    kq_->quantize(w.q, x, ldx, rows, qacts_[f]);
+    from = {x, ldx, rows, w.cols};
+  }
+  return qacts_[f];
+}
+
+void GraphBackend::forget_quantized_inputs(const accelab_node& n) {
+  // Products write only their output; anything else may rewrite any value.
+  const float* written = n.op == ACCELAB_OP_MATMUL ? value_row(n.out, 0) : nullptr;
+  for (QuantizedFrom& from : qfrom_)
+    if (written == nullptr || from.x == written) from = {};
 }
 
 void GraphBackend::matmul_group(const accelab_node* nodes, int32_t count) {
@@ -287,10 +300,7 @@ void GraphBackend::matmul_group(const accelab_node* nodes, int32_t count) {
   const QuantActivations* qx[kMaxFused] = {};
   for (int32_t k = 0; k < count; ++k) {
     const Weight& w = weights_[static_cast<size_t>(nodes[k].weight)];
-    if (!w.quantized) continue;
-    for (int32_t j = 0; j < k && qx[k] == nullptr; ++j)
-      if (qx[j] != nullptr && weights_[static_cast<size_t>(nodes[j].weight)].q.format() == w.q.format()) qx[k] = qx[j];
-    if (qx[k] == nullptr) qx[k] = &quantized_input(w, x, w.cols, 1);
+    if (w.quantized) qx[k] = &quantized_input(w, x, w.cols, 1);
   }
   auto body = [&](int64_t g0, int64_t g1) {
     for (int32_t k = 0; k < count; ++k) {

@@ -48,8 +48,11 @@ class GraphBackend : public accelab::Backend {
     bool quantized = false;
     QuantMatrix q;  // when quantized
   };
-  /// Quantizes x for w's format (once per format per product group) and returns it.
+  /// x quantized for w's format: once for consecutive products of the same input (Q, K and V;
+  /// gate and up), since qacts_ remembers what it holds until forget_quantized_inputs.
   const QuantActivations& quantized_input(const Weight& w, const float* x, int64_t ldx, int64_t rows);
+  /// After node n ran: an input n may have overwritten is no longer what qacts_ holds.
+  void forget_quantized_inputs(const accelab_node& n);
   float* value_row(int32_t value, int64_t r) {
     return values_[static_cast<size_t>(value)].data() + r * widths_[static_cast<size_t>(value)];
   }
@@ -77,6 +80,11 @@ class GraphBackend : public accelab::Backend {
   const KernelTable* k_ = nullptr;
   const QuantKernels* kq_ = nullptr;
   std::array<QuantActivations, 3> qacts_;  // by QuantFormat
+  struct QuantizedFrom {
+    const float* x = nullptr;
+    int64_t ldx = 0, rows = 0, cols = 0;
+  };
+  std::array<QuantizedFrom, 3> qfrom_;     // what each of qacts_ was quantized from
   MatmulObserver observer_;
   const accelab_graph* graph_ = nullptr;
   accelab_model_config cfg_{};
