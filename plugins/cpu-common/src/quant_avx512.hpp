@@ -17,6 +17,7 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include <algorithm>
 #include <cstdint>
 
 #include "far_groups.hpp"
@@ -95,6 +96,8 @@ struct ChunkBlocks {
 };
 
 // y[r * ldy + o[g]] for r < R, g < G from activation rows r0.. of `a`.
+constexpr int64_t kScaleRowsAhead = 4;  // rows of a part between a scale prefetch and its use
+
 // xq: the activation codes of `a` in the weights' lane order (transposed_activations).
 template <QuantFormat F, int R, int G>
 void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
@@ -108,6 +111,16 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) acc[r][g] = _mm512_setzero_ps();
 
+  // Scales (and mins) are a second stream per row, too short for the hardware prefetcher to
+  // follow across 8 far apart rows: fetch those of the rows a few steps ahead (+35% of 4-bit
+  // decode speed when they were made to hit the cache, in a 2-thread experiment).
+  for (int g = 0; g < G; ++g) {
+    const int64_t ahead = std::min(o[g] + kScaleRowsAhead, w.rows_ - 1) * w.blocks_per_row_;
+    for (int64_t b = 0; b < w.blocks_per_row_; b += 32) {
+      _mm_prefetch(reinterpret_cast<const char*>(w.scales_ + ahead + b), _MM_HINT_T0);
+      if constexpr (kAsym) _mm_prefetch(reinterpret_cast<const char*>(w.mins_ + ahead + b), _MM_HINT_T0);
+    }
+  }
   for (int64_t c = 0; c < chunks; ++c) {
     const ChunkBlocks blocks(w, c);
     __m512 dx[R], dsum[R];
