@@ -17,15 +17,13 @@
 #include "runtime/generate.hpp"
 #include "runtime/sampler.hpp"
 #include "support/default_registry.hpp"
+#include "support/shared_data.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace accelab {
 namespace {
 
-std::string data_path(const std::string& rel) {
-  const char* env = std::getenv("ACCELAB_DATA");
-  return std::string(env ? env : ACCELAB_SOURCE_DIR "/../shared") + "/" + rel;
-}
+using test_support::data_path;
 
 struct Case {
   const char* name;
@@ -39,13 +37,8 @@ class QuantGolden : public ::testing::TestWithParam<Case> {};
 TEST_P(QuantGolden, GreedyTokensAgreeWithFloat32) {
   if (!std::filesystem::exists(data_path("golden/stories260K-greedy.jsonl")))
     GTEST_SKIP() << "missing " << data_path("golden/stories260K-greedy.jsonl");
-  accelab_limits l{};
-  l.struct_size = sizeof l;
-  l.max_rows = 512;
-  l.max_sequences = 1;
-  l.max_positions = 512;
   Engine e(plan_pipeline(test_support::default_registry(), std::string(GetParam().transform) + ",cpu-tbb"),
-           load_llama2c(data_path("models/stories260K.bin")), l);
+           load_llama2c(data_path("models/stories260K.bin")), test_support::one_sequence_limits());
   Tokenizer tok = Tokenizer::load(data_path("models/tok512.bin"), 512);
   std::ifstream golden(data_path("golden/stories260K-greedy.jsonl"));
   std::string line;

@@ -13,25 +13,14 @@
 #include "runtime/engine.hpp"
 #include "runtime/perplexity.hpp"
 #include "support/default_registry.hpp"
+#include "support/shared_data.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "util/error.hpp"
 
 namespace accelab {
 namespace {
 
-std::string data_path(const std::string& rel) {
-  const char* env = std::getenv("ACCELAB_DATA");
-  return std::string(env ? env : ACCELAB_SOURCE_DIR "/../shared") + "/" + rel;
-}
-
-accelab_limits limits() {
-  accelab_limits l{};
-  l.struct_size = sizeof l;
-  l.max_rows = 512;
-  l.max_sequences = 1;
-  l.max_positions = 512;
-  return l;
-}
+using test_support::data_path;
 
 class QuantHalf : public ::testing::TestWithParam<std::string> {
  protected:
@@ -40,7 +29,7 @@ class QuantHalf : public ::testing::TestWithParam<std::string> {
   }
   std::unique_ptr<Engine> engine(const std::string& pipeline) {
     return std::make_unique<Engine>(plan_pipeline(test_support::default_registry(), pipeline),
-                                    load_llama2c(data_path("models/stories260K.bin")), limits());
+                                    load_llama2c(data_path("models/stories260K.bin")), test_support::one_sequence_limits());
   }
 };
 

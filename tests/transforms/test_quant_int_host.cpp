@@ -16,28 +16,14 @@
 #include "runtime/engine.hpp"
 #include "runtime/perplexity.hpp"
 #include "support/default_registry.hpp"
+#include "support/shared_data.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "util/error.hpp"
 
 namespace accelab {
 namespace {
 
-std::string data_path(const std::string& rel) {
-  const char* env = std::getenv("ACCELAB_DATA");
-  std::string path = env ? env : ACCELAB_SOURCE_DIR "/../shared";
-  path += "/";
-  path += rel;
-  return path;
-}
-
-accelab_limits limits() {
-  accelab_limits l{};
-  l.struct_size = sizeof l;
-  l.max_rows = 512;
-  l.max_sequences = 1;
-  l.max_positions = 512;
-  return l;
-}
+using test_support::data_path;
 
 class QuantIntHost : public ::testing::Test {
  protected:
@@ -47,7 +33,7 @@ class QuantIntHost : public ::testing::Test {
   static std::unique_ptr<Engine> engine(const std::string& pipeline) {
     const CalibrationText text{data_path("data/tinystories_valid_first1000.txt"), data_path("models/tok512.bin"), 20};
     return std::make_unique<Engine>(plan_pipeline(test_support::default_registry(), pipeline),
-                                    load_llama2c(data_path("models/stories260K.bin")), limits(), text);
+                                    load_llama2c(data_path("models/stories260K.bin")), test_support::one_sequence_limits(), text);
   }
   static nlohmann::json record_of(const Engine& e) {
     for (const auto& r : e.strategy_records())

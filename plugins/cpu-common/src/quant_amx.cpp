@@ -191,11 +191,7 @@ void amx_gemm(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t
 void gemm_amx(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
               int64_t o_begin, int64_t o_end) {
   if (a.rows_ < kAmxMinRows || o_begin >= o_end) return decode_avx512(w, a, y, ldy, o_begin, o_end);
-  switch (w.format_) {
-    case QuantFormat::q8: return amx_gemm<QuantFormat::q8>(w, a, y, ldy, o_begin, o_end);
-    case QuantFormat::q4: return amx_gemm<QuantFormat::q4>(w, a, y, ldy, o_begin, o_end);
-    case QuantFormat::q4_asym: return amx_gemm<QuantFormat::q4_asym>(w, a, y, ldy, o_begin, o_end);
-  }
+  with_format(w, [&](auto format) { amx_gemm<format.value>(w, a, y, ldy, o_begin, o_end); });
 }
 
 }  // namespace

@@ -178,33 +178,16 @@ void decode_pass(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
       });
 }
 
-template <QuantFormat F>
-void decode(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
-            int64_t o_begin, int64_t o_end) {
-  constexpr int64_t kRows = 4;
-  const int8_t* xq = transposed_activations(a);
-  const int64_t passes = ceil_div(a.rows_, kRows);
-  for (int64_t p = 0, r = 0; p < passes; ++p) {
-    const int64_t n = (a.rows_ - r) / (passes - p);
-    float* yr = y + r * ldy;
-    switch (n) {
-      case 1: decode_pass<F, 1>(w, a, xq, r, yr, ldy, o_begin, o_end); break;
-      case 2: decode_pass<F, 2>(w, a, xq, r, yr, ldy, o_begin, o_end); break;
-      case 3: decode_pass<F, 3>(w, a, xq, r, yr, ldy, o_begin, o_end); break;
-      default: decode_pass<F, 4>(w, a, xq, r, yr, ldy, o_begin, o_end); break;
-    }
-    r += n;
-  }
-}
-
+// All rows of `a`, each weight row of [o_begin, o_end) read once per pass of up to 4 rows.
 void gemm(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy, int64_t o_begin,
           int64_t o_end) {
   if (o_begin >= o_end) return;
-  switch (w.format_) {
-    case QuantFormat::q8: return decode<QuantFormat::q8>(w, a, y, ldy, o_begin, o_end);
-    case QuantFormat::q4: return decode<QuantFormat::q4>(w, a, y, ldy, o_begin, o_end);
-    case QuantFormat::q4_asym: return decode<QuantFormat::q4_asym>(w, a, y, ldy, o_begin, o_end);
-  }
+  const int8_t* xq = transposed_activations(a);
+  with_format(w, [&](auto format) {
+    in_row_passes(a.rows_, [&](auto rows, int64_t r) {
+      decode_pass<format.value, rows.value>(w, a, xq, r, y + r * ldy, ldy, o_begin, o_end);
+    });
+  });
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "accelab_cpu/quant.hpp"
@@ -81,6 +82,35 @@ inline const int8_t* transposed_activations(const QuantActivations& a) {
   buffer.resize(static_cast<size_t>(a.rows_ * a.groups_ * kGroup));
   for (int64_t r = 0; r < a.rows_; ++r) transpose_activations(a, r, buffer.data() + r * a.groups_ * kGroup);
   return buffer.data();
+}
+
+constexpr int64_t kPassRows = 4;  // activation rows that share one pass over the weights
+
+/// Calls pass(rows, r0) for rows r0 .. r0 + rows of `total`, in even passes of at most kPassRows
+/// rows; `rows` is a std::integral_constant, so the kernel can be a template on it.
+template <class Pass>
+void in_row_passes(int64_t total, Pass pass) {
+  const int64_t passes = ceil_div(total, kPassRows);
+  for (int64_t p = 0, r = 0; p < passes; ++p) {
+    const int64_t n = (total - r) / (passes - p);
+    switch (n) {
+      case 1: pass(std::integral_constant<int, 1>{}, r); break;
+      case 2: pass(std::integral_constant<int, 2>{}, r); break;
+      case 3: pass(std::integral_constant<int, 3>{}, r); break;
+      default: pass(std::integral_constant<int, 4>{}, r); break;
+    }
+    r += n;
+  }
+}
+
+/// Calls kernel(std::integral_constant<QuantFormat, F>{}) for the format F of `w`.
+template <class Kernel>
+void with_format(const QuantMatrix& w, Kernel kernel) {
+  switch (w.format_) {
+    case QuantFormat::q8: return kernel(std::integral_constant<QuantFormat, QuantFormat::q8>{});
+    case QuantFormat::q4: return kernel(std::integral_constant<QuantFormat, QuantFormat::q4>{});
+    case QuantFormat::q4_asym: return kernel(std::integral_constant<QuantFormat, QuantFormat::q4_asym>{});
+  }
 }
 
 /// Checks `out`'s reservation and sets its shape for `rows` rows quantized for `w`.
