@@ -10,12 +10,7 @@
 // one FMA of mins × d_x · sum_x.
 #pragma once
 
-// GCC 12.2's AVX-512 headers trip -Wuninitialized (GCC bug 105593): see simd_avx512.hpp.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
+#include "avx512_intrinsics.hpp"
 
 #include <algorithm>
 #include <cstdint>

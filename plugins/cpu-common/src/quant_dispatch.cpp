@@ -1,10 +1,8 @@
 // Run-time choice of the quantized kernels, like dispatch.cpp's for the float ones. AMX also
 // needs the kernel's permission to use the tile state (Linux arch_prctl), asked for here on the
 // first query and never at load time.
-#include <cstdlib>
-#include <string_view>
-
 #include "quant_variants.hpp"
+#include "variant_choice.hpp"
 
 #if ACCELAB_CPU_X86
 #include <sys/syscall.h>
@@ -14,26 +12,8 @@
 namespace accelab::cpu {
 namespace {
 
-struct Variant {
-  const QuantKernels* table;
-  const char* family;  ///< the ACCELAB_CPU_ISA value that caps the choice at this variant
-  bool (*runs_here)();
-};
-
-bool always() { return true; }
-
 #if ACCELAB_CPU_X86
-bool has_avx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-         __builtin_cpu_supports("f16c");
-}
-
-bool has_avx512_vnni() {
-  return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512vnni");
-}
+bool has_avx512_vnni() { return has_avx512() && __builtin_cpu_supports("avx512vnni"); }
 
 bool amx_permitted() {
   constexpr long kArchReqXcompPerm = 0x1023;
@@ -51,7 +31,7 @@ bool has_amx() {
 #endif
 
 // Worst first.
-constexpr Variant kVariants[] = {
+constexpr Variant<QuantKernels> kVariants[] = {
     {&detail::generic_quant_kernels, "generic", &always},
 #if ACCELAB_CPU_X86
     {&detail::avx2_quant_kernels, "avx2", &has_avx2},
@@ -60,38 +40,15 @@ constexpr Variant kVariants[] = {
 #endif
 };
 
-const QuantKernels* choose() {
-  const QuantKernels* best = nullptr;
-  const QuantKernels* requested = nullptr;
-  const char* env = std::getenv("ACCELAB_CPU_ISA");
-  for (const Variant& v : kVariants) {
-    if (!v.runs_here()) continue;
-    best = v.table;
-    // The best variant of the named family (or the one named exactly), if this CPU runs it.
-    if (env && (std::string_view(env) == v.family || std::string_view(env) == v.table->isa))
-      requested = v.table;
-  }
-  return requested ? requested : best;
-}
-
 }  // namespace
 
 const QuantKernels& best_quant_kernels() {
-  static const QuantKernels* const table = choose();
+  static const QuantKernels* const table = choose_variant(kVariants);
   return *table;
 }
 
-const QuantKernels* quant_kernels_for(std::string_view isa) {
-  for (const Variant& v : kVariants)
-    if (isa == v.table->isa && v.runs_here()) return v.table;
-  return nullptr;
-}
+const QuantKernels* quant_kernels_for(std::string_view isa) { return variant_named(kVariants, isa); }
 
-std::vector<std::string> available_quant_isas() {
-  std::vector<std::string> out;
-  for (const Variant& v : kVariants)
-    if (v.runs_here()) out.emplace_back(v.table->isa);
-  return out;
-}
+std::vector<std::string> available_quant_isas() { return runnable_variants(kVariants); }
 
 }  // namespace accelab::cpu

@@ -1,14 +1,7 @@
 // Vector primitives for the AVX-512 variant (F/BW/VL/DQ): 16 floats, masked tails.
 #pragma once
 
-// GCC 12.2's AVX-512 headers trip -Wuninitialized in their own _mm*_undefined_* idiom (GCC bug
-// 105593, fixed in 12.3); silence it for the header's lines only. This must be the translation
-// unit's first inclusion of immintrin.h.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
+#include "avx512_intrinsics.hpp"
 
 #include "weight_types.hpp"
 
