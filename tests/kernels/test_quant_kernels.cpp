@@ -246,8 +246,18 @@ TEST(QuantFormats, RepackedToWholeChunksOfTheLaneLayout) {
     EXPECT_EQ(m.rows(), 2);
     EXPECT_EQ(m.cols(), 70);
     EXPECT_EQ(m.row_bytes_, f == QuantFormat::q8 ? 512 : 256) << format_name(f);
-    const uint64_t scale_bytes = (f == QuantFormat::q4_asym ? 2u : 1u) * 2u * 3u;  // f16, 3 blocks
-    EXPECT_EQ(m.stream_bytes(), 2u * (static_cast<uint64_t>(m.row_bytes_) + scale_bytes)) << format_name(f);
+    // Each row's scales (and mins) follow its codes, the row padded to whole cache lines.
+    EXPECT_EQ(m.row_stride_, m.row_bytes_ + 64) << format_name(f);
+    EXPECT_EQ(m.stream_bytes(), 2u * static_cast<uint64_t>(m.row_stride_)) << format_name(f);
+    const int64_t sets = f == QuantFormat::q4_asym ? 2 : 1;
+    for (int64_t r = 0; r < 2; ++r) {
+      for (int64_t b = 0; b < 3; ++b) {
+        EXPECT_EQ(m.row_scales(r)[b], w.scales[static_cast<size_t>(r * 3 + b)]) << format_name(f);
+        if (sets == 2) {
+          EXPECT_EQ(m.row_mins(r)[b], w.mins[static_cast<size_t>(r * 3 + b)]) << format_name(f);
+        }
+      }
+    }
   }
 }
 

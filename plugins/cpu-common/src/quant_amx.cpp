@@ -2,9 +2,10 @@
 // for few activation rows, and for many (prefill) an AMX-INT8 GEMM. quant_dispatch.cpp offers it
 // only once the kernel has granted this process the tile state.
 //
-// Tiles: A = 16 weight rows x one group of 32 stored (unsigned, biased) codes, gathered from the
-// lane layout into a per-thread panel first (4-bit: unpacked), B = 16 activation rows x one group
-// in the VNNI layout [8][16][4], C = their 16 x 16 int32 dot products. Two A and two B tiles give
+// Tiles: A = 16 weight rows x one group of 32 signed codes, transposed from the lane layout into
+// a per-thread panel first (4-bit: unpacked; q4_asym's 0..15 are signed too, so no bias needs
+// correcting), B = 16 activation rows x one group in the VNNI layout [8][16][4], C = their 16 x 16
+// int32 dot products (signed x signed, tdpbssd). Two A and two B tiles give
 // four C tiles per group; each is stored and scaled into float accumulators at once, since every
 // group has its own activation scale.
 #include <cstring>
@@ -40,18 +41,17 @@ TileConfig tile_config() {
 }
 
 // The activations as B tiles: codes[block][group] (512 bytes each), and per block and group the
-// 16 rows' bias * code sum, scale and scale * code sum. Rows past the last are zero.
+// 16 rows' scale and scale * code sum. Rows past the last are zero.
 struct PackedInputs {
   int8_t* codes;
-  int32_t* bias;
   float *dx, *dsum;
 };
 
-PackedInputs pack_inputs(const QuantActivations& a, int64_t blocks, int64_t groups, int bias) {
+PackedInputs pack_inputs(const QuantActivations& a, int64_t blocks, int64_t groups) {
   const auto tiles = static_cast<size_t>(blocks * groups);
-  float* space = scratch(0, tiles * (kTileBytes / 4 + 3 * kTile));
-  PackedInputs p{reinterpret_cast<int8_t*>(space), reinterpret_cast<int32_t*>(space + tiles * kTileBytes / 4),
-                 space + tiles * (kTileBytes / 4 + kTile), space + tiles * (kTileBytes / 4 + 2 * kTile)};
+  float* space = scratch(0, tiles * (kTileBytes / 4 + 2 * kTile));
+  PackedInputs p{reinterpret_cast<int8_t*>(space), space + tiles * kTileBytes / 4,
+                 space + tiles * (kTileBytes / 4 + kTile)};
   for (int64_t b = 0; b < blocks; ++b)
     for (int64_t g = 0; g < groups; ++g) {
       const int64_t tile = b * groups + g;
@@ -60,14 +60,12 @@ PackedInputs pack_inputs(const QuantActivations& a, int64_t blocks, int64_t grou
         const int64_t r = b * kTile + n, side = tile * kTile + n;
         if (r >= a.rows_) {
           for (int64_t k = 0; k < kGroup / 4; ++k) std::memset(dst + k * 64 + n * 4, 0, 4);
-          p.bias[side] = 0;
           p.dx[side] = p.dsum[side] = 0.0f;
           continue;
         }
         const int8_t* src = a.q_.data() + (r * a.groups_ + g) * kGroup;
         for (int64_t k = 0; k < kGroup / 4; ++k) std::memcpy(dst + k * 64 + n * 4, src + 4 * k, 4);
         const int32_t sum = a.sum_[static_cast<size_t>(r * a.groups_ + g)];
-        p.bias[side] = bias * sum;
         p.dx[side] = a.d_[static_cast<size_t>(r * a.groups_ + g)];
         p.dsum[side] = p.dx[side] * static_cast<float>(sum);
       }
@@ -75,44 +73,69 @@ PackedInputs pack_inputs(const QuantActivations& a, int64_t blocks, int64_t grou
   return p;
 }
 
-// A panel of up to kPanel weight rows from o0: codes as A tiles [group][kPanel][32] (stored,
-// i.e. biased unsigned, codes), and scales (mins) as floats [block][kPanel]. Rows past n: zero.
+// A panel of up to kPanel weight rows from o0: codes as A tiles [group][kPanel][32] of signed
+// codes (the stored ones minus their bias), and scales (mins) as floats [block][kPanel]. Groups
+// are packed in whole chunks (the scratch holds the padding). Rows past n: zero.
 struct Panel {
-  uint8_t* codes;
+  int8_t* codes;
   float *scales, *mins;
 };
 
+// The 8 vectors of a chunk (lane L of vector j: codes 4j..4j+3 of group L) as signed codes.
+template <QuantFormat F>
+void load_signed_chunk(const uint8_t* p, __m512i (&v)[8]) {
+  load_chunk<F>(p, v);
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(weight_bias(F)));
+  for (__m512i& x : v) x = _mm512_sub_epi8(x, bias);
+}
+
+// Transposes the chunk's 8 x 16 dwords into 16 groups of 8 dwords (32 contiguous codes), group L
+// to dst + L * stride.
+void store_chunk_groups(const __m512i (&v)[8], int8_t* dst, int64_t stride) {
+  __m512i t[8], u[8];
+  for (int i = 0; i < 4; ++i) {  // per 128-bit lane q: pairs of vectors for groups 4q..4q+3
+    t[2 * i] = _mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h) {  // u[4h + r], lane q: vectors 4h..4h+3 of group 4q + r
+    u[4 * h + 0] = _mm512_unpacklo_epi64(t[4 * h], t[4 * h + 2]);
+    u[4 * h + 1] = _mm512_unpackhi_epi64(t[4 * h], t[4 * h + 2]);
+    u[4 * h + 2] = _mm512_unpacklo_epi64(t[4 * h + 1], t[4 * h + 3]);
+    u[4 * h + 3] = _mm512_unpackhi_epi64(t[4 * h + 1], t[4 * h + 3]);
+  }
+  const __m512i lanes01 = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
+  const __m512i lanes23 = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
+  for (int r = 0; r < 4; ++r) {
+    const __m512i a = _mm512_permutex2var_epi64(u[r], lanes01, u[4 + r]);  // groups r, 4 + r
+    const __m512i b = _mm512_permutex2var_epi64(u[r], lanes23, u[4 + r]);  // groups 8 + r, 12 + r
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + r * stride), _mm512_castsi512_si256(a));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + (4 + r) * stride), _mm512_extracti64x4_epi64(a, 1));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + (8 + r) * stride), _mm512_castsi512_si256(b));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + (12 + r) * stride), _mm512_extracti64x4_epi64(b, 1));
+  }
+}
+
+template <QuantFormat F>
 Panel pack_panel(const QuantMatrix& w, int64_t o0, int64_t n) {
-  const int64_t groups = w.groups_, blocks = w.blocks_per_row_;
-  float* space = scratch(1, static_cast<size_t>(groups * kPanel * kGroup / 4 + 2 * blocks * kPanel));
-  Panel p{reinterpret_cast<uint8_t*>(space), space + groups * kPanel * kGroup / 4,
-          space + groups * kPanel * kGroup / 4 + blocks * kPanel};
+  const int64_t blocks = w.blocks_per_row_, chunks = w.row_bytes_ / kChunkBytes<F>;
+  const int64_t code_floats = chunks * kChunkGroups * kPanel * kGroup / 4;
+  float* space = scratch(1, static_cast<size_t>(code_floats + 2 * blocks * kPanel));
+  Panel p{reinterpret_cast<int8_t*>(space), space + code_floats, space + code_floats + blocks * kPanel};
   for (int64_t m = 0; m < kPanel; ++m) {
-    const int64_t o = o0 + m;
-    for (int64_t b = 0; b < blocks; ++b) {
-      p.scales[b * kPanel + m] = m < n ? half_to_float(w.scales_[o * blocks + b]) : 0.0f;
-      p.mins[b * kPanel + m] = m < n && w.mins_ ? half_to_float(w.mins_[o * blocks + b]) : 0.0f;
+    if (m >= n) {
+      for (int64_t g = 0; g < chunks * kChunkGroups; ++g) std::memset(p.codes + (g * kPanel + m) * kGroup, 0, kGroup);
+      for (int64_t b = 0; b < blocks; ++b) p.scales[b * kPanel + m] = p.mins[b * kPanel + m] = 0.0f;
+      continue;
     }
-    const uint8_t* row = static_cast<const uint8_t*>(w.codes_) + o * w.row_bytes_;
-    auto dst = [&](int64_t g) { return p.codes + (g * kPanel + m) * kGroup; };
-    for (int64_t g = 0; g < groups; ++g) {
-      if (m >= n) {
-        std::memset(dst(g), 0, kGroup);
-      } else {
-        // Dword L of each line of the chunk holds 4 of group L's codes (quant_layout.hpp): q8,
-        // 8 lines of 4 codes; 4-bit, 4 lines of 4 low- and 4 high-nibble codes.
-        const uint8_t* line = row + code_byte(w.format_, g * kGroup);
-        if (w.format_ == QuantFormat::q8) {
-          for (int k = 0; k < 8; ++k) std::memcpy(dst(g) + 4 * k, line + 64 * k, 4);
-        } else {
-          int32_t d[4];
-          for (int k = 0; k < 4; ++k) std::memcpy(&d[k], line + 64 * k, 4);
-          const __m128i packed = _mm_setr_epi32(d[0], d[1], d[2], d[3]), low = _mm_set1_epi8(0x0F);
-          const __m128i lo = _mm_and_si128(packed, low), hi = _mm_and_si128(_mm_srli_epi16(packed, 4), low);
-          _mm_storeu_si128(reinterpret_cast<__m128i*>(dst(g)), _mm_unpacklo_epi32(lo, hi));
-          _mm_storeu_si128(reinterpret_cast<__m128i*>(dst(g) + 16), _mm_unpackhi_epi32(lo, hi));
-        }
-      }
+    const uint8_t* row = w.row(o0 + m);
+    for (int64_t b = 0; b < blocks; ++b) {
+      p.scales[b * kPanel + m] = half_to_float(w.row_scales(o0 + m)[b]);
+      p.mins[b * kPanel + m] = F == QuantFormat::q4_asym ? half_to_float(w.row_mins(o0 + m)[b]) : 0.0f;
+    }
+    for (int64_t c = 0; c < chunks; ++c) {
+      __m512i v[8];
+      load_signed_chunk<F>(row + c * kChunkBytes<F>, v);
+      store_chunk_groups(v, p.codes + (c * kChunkGroups * kPanel + m) * kGroup, kPanel * kGroup);
     }
   }
   return p;
@@ -122,13 +145,12 @@ Panel pack_panel(const QuantMatrix& w, int64_t o0, int64_t n) {
 template <bool kAsym>
 void scale_tile(const int32_t (&c)[kTile][kTile], int ta, int tb, const PackedInputs& in,
                 int64_t tile, const Panel& panel, int64_t block, float (&acc)[kPanel][kPanel]) {
-  const __m512i bias = _mm512_loadu_si512(in.bias + tile * kTile);
   const __m512 dx = _mm512_loadu_ps(in.dx + tile * kTile);
   const __m512 dsum = _mm512_loadu_ps(in.dsum + tile * kTile);
   for (int64_t i = 0; i < kTile; ++i) {
     const int64_t m = ta * kTile + i;
     float* out = acc[m] + tb * kTile;
-    const __m512 isum = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_load_si512(c[i]), bias));
+    const __m512 isum = _mm512_cvtepi32_ps(_mm512_load_si512(c[i]));
     const __m512 s = _mm512_mul_ps(dx, _mm512_set1_ps(panel.scales[block * kPanel + m]));
     __m512 v = _mm512_fmadd_ps(isum, s, _mm512_loadu_ps(out));
     if constexpr (kAsym) v = _mm512_fmadd_ps(_mm512_set1_ps(panel.mins[block * kPanel + m]), dsum, v);
@@ -144,7 +166,7 @@ void amx_gemm(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t
   _tile_loadconfig(&config);
   const int64_t groups = w.groups_;
   const int64_t blocks = ceil_div(a.rows_, 2 * kTile) * 2;  // B tiles, in pairs
-  const PackedInputs in = pack_inputs(a, blocks, groups, weight_bias(F));
+  const PackedInputs in = pack_inputs(a, blocks, groups);
   // Group g's products are scaled while group g + 1's tiles compute (the stores have landed).
   alignas(64) int32_t c[2][4][kTile][kTile];
   alignas(64) float acc[kPanel][kPanel];
@@ -152,7 +174,7 @@ void amx_gemm(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t
   for (int64_t b0 = 0; b0 < blocks; b0 += kChunkBlocks)
     for (int64_t o0 = o_begin; o0 < o_end; o0 += kPanel) {
       const int64_t n = o_end - o0 < kPanel ? o_end - o0 : kPanel;
-      const Panel panel = pack_panel(w, o0, n);
+      const Panel panel = pack_panel<F>(w, o0, n);
       for (int64_t b = b0; b < blocks && b < b0 + kChunkBlocks; b += 2) {
         auto scale_group = [&](int64_t g) {
           const int64_t block = w.group_block_[static_cast<size_t>(g)];
@@ -169,10 +191,10 @@ void amx_gemm(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t
           _tile_loadd(5, panel.codes + (g * kPanel + kTile) * kGroup, kGroup);
           _tile_loadd(6, in.codes + (b * groups + g) * kTileBytes, 64);
           _tile_loadd(7, in.codes + ((b + 1) * groups + g) * kTileBytes, 64);
-          _tile_dpbusd(0, 4, 6);
-          _tile_dpbusd(1, 4, 7);
-          _tile_dpbusd(2, 5, 6);
-          _tile_dpbusd(3, 5, 7);
+          _tile_dpbssd(0, 4, 6);
+          _tile_dpbssd(1, 4, 7);
+          _tile_dpbssd(2, 5, 6);
+          _tile_dpbssd(3, 5, 7);
           auto& stored = c[g % 2];
           _tile_stored(0, stored[0], 64);
           _tile_stored(1, stored[1], 64);

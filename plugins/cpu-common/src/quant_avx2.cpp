@@ -130,7 +130,12 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
   const int bias = F == QuantFormat::q8 ? 0 : weight_bias(F);  // q8: the sign trick needs none
   const int64_t octets = ceil_div(w.groups_, kOctet);
   const uint8_t* rows[G];
-  for (int g = 0; g < G; ++g) rows[g] = static_cast<const uint8_t*>(w.codes_) + o[g] * w.row_bytes_;
+  for (int g = 0; g < G; ++g) {
+    rows[g] = w.row(o[g]);
+    // The row's scales and mins follow its codes: prefetch the part of the stream the chunks miss.
+    for (int64_t line = w.row_bytes_; line < w.row_stride_; line += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(rows[g] + line + kPrefetchBytes), _MM_HINT_T0);
+  }
   __m256 acc[R][G];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) acc[r][g] = _mm256_setzero_ps();
@@ -140,7 +145,7 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
       const int64_t bytes_per_octet = F == QuantFormat::q8 ? kOctet * kGroup : kOctet * kGroup / 2;
       for (int64_t line = 0; line < bytes_per_octet; line += 64)
         _mm_prefetch(reinterpret_cast<const char*>(rows[g] + k * bytes_per_octet + kPrefetchBytes + line), _MM_HINT_T0);
-      const __m256 sw = blocks.expand(w.scales_ + o[g] * w.blocks_per_row_);
+      const __m256 sw = blocks.expand(w.row_scales(o[g]));
       for (int r = 0; r < R; ++r) {
         const int64_t at = (r0 + r) * a.groups_ + k * kOctet;
         const int8_t* x = xq + (at - (k % 2) * kOctet) * kGroup;  // the chunk's (halves interleaved)
@@ -150,7 +155,7 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
                                               _mm256_mullo_epi32(sums, _mm256_set1_epi32(bias)));
         acc[r][g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(sw, dx), acc[r][g]);
         if constexpr (kAsym)
-          acc[r][g] = _mm256_fmadd_ps(blocks.expand(w.mins_ + o[g] * w.blocks_per_row_),
+          acc[r][g] = _mm256_fmadd_ps(blocks.expand(w.row_mins(o[g])),
                                       _mm256_mul_ps(dx, _mm256_cvtepi32_ps(sums)), acc[r][g]);
       }
     }

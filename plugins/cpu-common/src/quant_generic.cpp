@@ -36,21 +36,22 @@ void quantize(const QuantMatrix& w, const float* x, int64_t ldx, int64_t rows,
 
 void gemm(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy, int64_t o_begin,
           int64_t o_end) {
-  const auto* codes = static_cast<const uint8_t*>(w.codes_);
   for (int64_t r = 0; r < a.rows_; ++r) {
     const int8_t* x = a.q_.data() + r * a.groups_ * kGroup;
     const float* dx = a.d_.data() + r * a.groups_;
     const int32_t* sx = a.sum_.data() + r * a.groups_;
     for (int64_t o = o_begin; o < o_end; ++o) {
-      const uint8_t* row = codes + o * w.row_bytes_;
+      const uint8_t* row = w.row(o);
+      const uint16_t* scales = w.row_scales(o);
       float acc = 0.0f;
       for (int64_t g = 0; g < w.groups_; ++g) {
         int32_t isum = 0;
         for (int64_t j = g * kGroup; j < (g + 1) * kGroup; ++j)
           isum += weight_code(w.format_, row, j) * x[j];
-        const int64_t block = o * w.blocks_per_row_ + g / w.groups_per_block_;
-        acc += half_to_float(w.scales_[block]) * dx[g] * static_cast<float>(isum);
-        if (w.mins_) acc += half_to_float(w.mins_[block]) * dx[g] * static_cast<float>(sx[g]);
+        const int64_t block = g / w.groups_per_block_;
+        acc += half_to_float(scales[block]) * dx[g] * static_cast<float>(isum);
+        if (w.format_ == QuantFormat::q4_asym)
+          acc += half_to_float(w.row_mins(o)[block]) * dx[g] * static_cast<float>(sx[g]);
       }
       y[r * ldy + o] = acc;
     }

@@ -2,11 +2,12 @@
 // the baseline code that builds it and every variant that reads it. Internal linkage: included by
 // translation units compiled with different -m flags.
 //
-// Weights, per row of `row_bytes_` bytes, in chunks of 16 groups (512 codes; the last chunk
+// Weights, per row: `row_bytes_` bytes of codes in chunks of 16 groups (512 codes; the last chunk
 // zero-padded), every code stored unsigned (q8 code + 128, q4 code + 8, q4_asym code) and laid out
 // so that 32-bit lane L of every vector of a chunk holds 4 codes of group L: a dot-product
 // instruction then accumulates one group per lane and nothing needs folding. The decode kernels
 // transpose the (natural-order) activation codes to match once per call (transpose_activations).
+// The row's f16 scales (and q4_asym mins) follow its codes; rows are `row_stride_` bytes apart.
 //  - q8: 8 lines of 64 bytes; byte 4L + b of line j is code 4j + b of group L.
 //  - q4, q4_asym: 4 lines of 64 bytes; byte 4L + b of line k holds code 8k + b (low nibble) and
 //    code 8k + 4 + b (high nibble) of group L, so the low and high nibbles of line k are vectors

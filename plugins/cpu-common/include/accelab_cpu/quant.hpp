@@ -39,8 +39,8 @@ float dequantize(const QuantSource& src, int64_t r, int64_t c);
 void dequantize_row(const QuantSource& src, int64_t r, float* out);
 
 /// A quantized weight matrix in the layout the kernels read, made once (at prepare) from a
-/// QuantSource. It may point into the source's memory, which must then outlive it, or own a
-/// repacked copy. Cheap to move.
+/// QuantSource into a repacked copy it owns; source() still points at the caller's memory, which
+/// must outlive it when source() is used. Cheap to move.
 class QuantMatrix {
  public:
   QuantMatrix() = default;
@@ -60,14 +60,21 @@ class QuantMatrix {
   int64_t rows_ = 0, cols_ = 0;
   uint64_t stream_bytes_ = 0;
   QuantSource src_{};
-  const void* codes_ = nullptr;        ///< kernel layout of the codes
-  const uint16_t* scales_ = nullptr;   ///< f16 [rows][blocks_per_row_]
-  const uint16_t* mins_ = nullptr;     ///< f16 [rows][blocks_per_row_], q4_asym only
+  /// Row o at codes_ + o * row_stride_: row_bytes_ of codes in the kernel layout, then the row's
+  /// f16 scales [blocks_per_row_], then (q4_asym) its f16 mins, zero-padded to a 64-byte multiple.
+  const void* codes_ = nullptr;
   int64_t groups_ = 0;                 ///< groups of 32 codes per row (last one zero-padded)
   int64_t row_bytes_ = 0;              ///< bytes of codes per row in the kernel layout
+  int64_t row_stride_ = 0;             ///< bytes from one row to the next
   int64_t blocks_per_row_ = 0, groups_per_block_ = 1;
   std::vector<int32_t> group_block_;   ///< block of each group, groups_ rounded up to 16
-  std::shared_ptr<void> owned_;        ///< a repacked copy, when one was needed
+  std::shared_ptr<void> owned_;        ///< the repacked rows
+
+  [[nodiscard]] const uint8_t* row(int64_t o) const { return static_cast<const uint8_t*>(codes_) + o * row_stride_; }
+  [[nodiscard]] const uint16_t* row_scales(int64_t o) const {
+    return reinterpret_cast<const uint16_t*>(row(o) + row_bytes_);
+  }
+  [[nodiscard]] const uint16_t* row_mins(int64_t o) const { return row_scales(o) + blocks_per_row_; }
 };
 
 /// Activation rows quantized to int8 groups of 32 (with per-group scales and sums) for products
