@@ -642,3 +642,104 @@ TEST_F(CliTest, PerplexityOfFirst100StoriesMatchesReference) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// compare, report, run --filter/--html
+
+namespace {
+
+// A record with a baseline and one strategy whose tg/pp speed-up samples are `factor` × 3.
+std::string compare_record(double factor) {
+  using nlohmann::json;
+  auto stat = [](std::vector<double> v) {
+    std::vector<double> s = v;
+    std::sort(s.begin(), s.end());
+    return json{{"samples", v}, {"median", s[s.size() / 2]}};
+  };
+  std::vector<double> speedup{3.0, 3.04, 2.97, 3.02, 3.01};
+  for (double& x : speedup) x *= factor;
+  auto row = [&](const std::string& name, bool baseline) {
+    json r = {{"name", name}, {"written", name}, {"model", "m"}, {"baseline", baseline}, {"status", "ok"},
+              {"workload", {{"prompt_tokens", 16}, {"generate_tokens", 8}, {"batch", 1}}},
+              {"metrics", {{"tg_tokens_per_s", stat({10, 10.1, 9.9, 10.2, 10})}}}};
+    if (!baseline) r["speedup_vs_baseline"] = {{"tg", stat(speedup)}, {"pp", stat(speedup)}};
+    return r;
+  };
+  return json{{"rows", {row("cpu-ref", true), row("cpu-tbb", false)}}}.dump();
+}
+
+}  // namespace
+
+TEST_F(CliTest, CompareExitCodesSayWhetherNewRegressed) {
+  const std::string base = write("base.json", compare_record(1.0));
+  const std::string same = write("same.json", compare_record(1.0));
+  const std::string slow = write("slow.json", compare_record(0.8));
+  RunResult r = run({"compare", base, same});
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.out.find("no significant regression"), std::string::npos) << r.describe();
+  r = run({"compare", base, slow, "--markdown", (dir_ / "c.md").string()});
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_NE(r.out.find("REGRESSION in 1 of 2 rows"), std::string::npos) << r.describe();
+  EXPECT_NE(r.out.find("tg_speedup"), std::string::npos) << r.describe();
+  EXPECT_NE(read_file(dir_ / "c.md").find("**REGRESSION**"), std::string::npos);
+  r = run({"compare", base, slow, "--threshold", "25%"});
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  r = run({"compare", base, slow, "--format", "json"});
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_EQ(nlohmann::json::parse(r.out)["regression"], true);
+  // A directory stands for the results.json in it.
+  fs::create_directories(dir_ / "run");
+  fs::copy_file(slow, dir_ / "run" / "results.json");
+  EXPECT_EQ(run({"compare", base, (dir_ / "run").string()}).exit_code, 1);
+}
+
+TEST_F(CliTest, CompareUnusableInputIsExitCodeTwo) {
+  const std::string base = write("base.json", compare_record(1.0));
+  const std::string junk = write("junk.json", "{\"rows\": [");
+  RunResult r = run({"compare", base, junk});
+  expect_one_line_error(r, {"NEW '", "junk.json", "not JSON"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = run({"compare", (dir_ / "missing.json").string(), base});
+  expect_one_line_error(r, {"BASE '", "no such results file"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = run({"compare", base, write("other.json", "{\"rows\": []}")});
+  expect_one_line_error(r, {"no row in common"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = run({"compare", base, base, "--threshold", "tgg=5%"});
+  expect_one_line_error(r, {"unknown metric 'tgg'"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = run({"compare", base, base, "--metric", "speed"});
+  expect_one_line_error(r, {"--metric 'speed'"});
+}
+
+TEST_F(CliTest, ReportWritesTheHtmlOfARecord) {
+  const std::string record = write("results.json", compare_record(1.0));
+  const std::string html = (dir_ / "r.html").string();
+  RunResult r = run({"report", record, "--html", html});
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  const std::string page = read_file(html);
+  EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(page.find("<figure class=\"chart\" id=\"speedup-0\" data-marks=\"2\">"), std::string::npos);
+  r = run({"report", write("bad.json", "[1, 2]")});
+  expect_one_line_error(r, {"bad.json", "not an accelab results record"});
+}
+
+TEST_F(CliTest, RunFilterKeepsTheBaselineAndHtmlIsWritten) {
+  const std::string exp = write("exp.toml",
+                                "[model]\nsynth = \"dim=32,hidden=64,layers=2,heads=4,kv-heads=2,vocab=64,seq=64\"\n"
+                                "[workload]\nprompt_tokens = 8\ngenerate_tokens = 2\n[measure]\nwarmup = 0\nrepetitions = 2\n"
+                                "[[pipeline]]\nname = \"ref\"\nstages = \"cpu-ref\"\n"
+                                "[[pipeline]]\nname = \"tbb\"\nstages = \"cpu-tbb\"\nsweep = { \"cpu-tbb.threads\" = [1, 2] }\n");
+  const std::string out = (dir_ / "out").string();
+  RunResult r = run({"run", exp, "--out", out, "--filter", "threads=2>", "--html", "--no-color"}, 120);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const nlohmann::json results = nlohmann::json::parse(read_file(dir_ / "out" / "results.json"));
+  std::vector<std::string> names;
+  for (const auto& row : results["rows"]) names.push_back(row["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"ref", "cpu-tbb<threads=2>"}));
+  EXPECT_EQ(results["pipelines"][1]["sweep"]["of"], "tbb");
+  EXPECT_EQ(results["pipelines"][1]["sweep"]["point"]["cpu-tbb.threads"], "2");
+  EXPECT_NE(read_file(dir_ / "out" / "results.html").find("id=\"sweep-0\""), std::string::npos);
+  r = run({"run", exp, "--out", out, "--filter", "nomatch"});
+  expect_one_line_error(r, {"--filter 'nomatch' matches no pipeline", "cpu-tbb<threads=1>"});
+}

@@ -391,7 +391,7 @@ TEST(ExperimentPipeline, UseThatIsNotANameIsRejected) {
 
 TEST(ExperimentPipeline, StageParameterOfAnUnsupportedType) {
   std::string msg = error_of(kHead + "[[pipeline]]\nname = \"a\"\n"
-                                     "[[pipeline.stage]]\nuse = \"hello\"\ntimes = [1, 2]\n"
+                                     "[[pipeline.stage]]\nuse = \"hello\"\ntimes = 1979-05-27\n"
                                      "[[pipeline.stage]]\nuse = \"cpu-ref\"\n");
   EXPECT_TRUE(IsErrorAt(msg, 10, 9, "parameter 'times' must be a string, integer, float or boolean"));
 }

@@ -16,5 +16,7 @@ int cmd_perplexity(const Args& args);
 int cmd_synth(const Args& args);
 int cmd_run(const Args& args);
 int cmd_sysinfo(const Args& args);
+int cmd_compare(const Args& args);
+int cmd_report(const Args& args);
 
 }  // namespace accelab

@@ -15,6 +15,8 @@
 #include "experiment/jsonl_writer.hpp"
 #include "experiment/plan.hpp"
 #include "experiment/runner.hpp"
+#include "experiment/sweep.hpp"
+#include "report/html.hpp"
 #include "report/tables.hpp"
 #include "util/error.hpp"
 
@@ -38,21 +40,24 @@ std::string default_out_dir(const std::string& experiment) {
 
 int cmd_run(const Args& args) {
   CommonOptions common;
-  std::string file, out;
-  bool dry_run = false, no_color = false;
+  std::string file, out, filter;
+  bool dry_run = false, no_color = false, html = false;
   po::options_description opts("options");
   opts.add_options()("experiment", po::value(&file)->required(), "experiment file (TOML; see experiments/README.md)")
       ("dry-run", po::bool_switch(&dry_run), "validate and print the resolved plan; measure nothing")
       ("out,o", po::value(&out), "output directory (default reports/<experiment>/<UTC time>-<commit>/)")
-      ("no-color", po::bool_switch(&no_color), "no ANSI colors in the table");
+      ("filter", po::value(&filter), "run only the pipelines whose name (a sweep variant's: its pipeline text) matches this regular expression, and the baseline")
+      ("no-color", po::bool_switch(&no_color), "no ANSI colors in the table")
+      ("html", po::bool_switch(&html), "also write the HTML report (results.html: charts, table, environment)");
   po::positional_options_description pos;
   pos.add("experiment", 1);
-  auto parsed = parse_args(args, "run EXPERIMENT.toml [--dry-run] [--out DIR]",
+  auto parsed = parse_args(args, "run EXPERIMENT.toml [--dry-run] [--filter REGEX] [--out DIR] [--html]",
                            "Runs every pipeline of an experiment side by side and writes a table of speed and quality.",
                            opts, pos, common);
   if (parsed.help) return 0;
 
   Experiment exp = parse_experiment(file);
+  if (!filter.empty()) filter_pipelines(exp, filter);
   auto registry = load_plugins(common);
   std::vector<ExperimentPlan> plans = plan_experiment_models(exp, *registry);
   if (dry_run) {
@@ -75,9 +80,10 @@ int cmd_run(const Args& args) {
   write_file_atomically(out + "/results.json", results.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   write_file_atomically(out + "/results.md", report::markdown_table(results));
   write_file_atomically(out + "/results.csv", report::csv_table(results));
+  if (html) write_file_atomically(out + "/results.html", report::html_report(results));
   bool color = !no_color && isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr;
   fmt::print("{}\n", report::console_table(results, color));
-  fmt::print("results: {}/results.json (also .jsonl, .md, .csv)\n", out);
+  fmt::print("results: {}/results.json (also .jsonl, .md, .csv{})\n", out, html ? ", .html" : "");
 
   if (!results["complete"].get<bool>()) {
     fmt::print(stderr, "accelab: interrupted; the finished rows are in {}\n", out);

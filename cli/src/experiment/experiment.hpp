@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pipeline/pipeline_text.hpp"
@@ -71,6 +72,8 @@ struct PipelineSpec {
   std::vector<std::string> models;  ///< Models it runs on (names); empty = every model.
   SourcePos pos;             ///< Of the [[pipeline]] table.
   std::vector<SourcePos> stage_pos;  ///< Of each stage (text form: column inside the string).
+  std::string sweep_of;      ///< A sweep's variant: the [[pipeline]] name it came from; else empty.
+  std::vector<std::pair<std::string, std::string>> sweep_point;  ///< "strategy.key" -> value
 };
 
 struct Experiment {

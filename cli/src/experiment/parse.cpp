@@ -9,6 +9,7 @@
 
 #include "commands/common.hpp"
 #include "experiment/experiment.hpp"
+#include "experiment/sweep.hpp"
 #include "model/synth.hpp"
 #include "util/sha256.hpp"
 #include "util/suggest.hpp"
@@ -87,10 +88,47 @@ class Reader {
     if (!n.is_boolean()) fail(n, fmt::format("{} must be true or false", what));
     return n.as_boolean()->get();
   }
-  // An integer or a non-empty list of integers: every value becomes a workload point.
+  // A range table { from = A, to = B, step = C } (numbers; to inclusive) as parameter texts.
+  std::vector<std::string> range(const toml::table& t, const std::string& what) const {
+    check_keys(t, what + " range", {"from", "to", "step"});
+    for (const char* key : {"from", "to", "step"})
+      if (t.get(key) == nullptr) fail(t, fmt::format("{} range needs 'from', 'to' and 'step' (missing '{}')", what, key));
+    const double lim = 1e15;
+    try {
+      return range_values(number(*t.get("from"), what + " range 'from'", -lim, lim),
+                          number(*t.get("to"), what + " range 'to'", -lim, lim),
+                          number(*t.get("step"), what + " range 'step'", -lim, lim));
+    } catch (const ConfigError& err) {
+      fail(t, fmt::format("{}: {}", what, err.what()));
+    }
+  }
+
+  // A swept value: a non-empty list of scalars or a range table, as parameter texts.
+  std::vector<std::string> sweep_values(const toml::node& n, const std::string& what) const {
+    if (const toml::table* t = n.as_table()) return range(*t, what);
+    const toml::array* a = n.as_array();
+    if (a == nullptr || a->empty()) fail(n, fmt::format("{} must be a non-empty list or a range {{ from, to, step }}", what));
+    std::vector<std::string> out;
+    for (const toml::node& item : *a) {
+      std::string v = param_text(item, what);
+      if (std::find(out.begin(), out.end(), v) != out.end()) fail(item, fmt::format("{} lists '{}' twice", what, v));
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  // An integer, a non-empty list of integers or an integer range: every value becomes a
+  // workload point.
   std::vector<int32_t> int_list(const toml::node& n, const std::string& what, int64_t min, int64_t max) const {
     std::vector<int32_t> out;
-    if (const toml::array* a = n.as_array()) {
+    if (const toml::table* t = n.as_table()) {
+      for (const std::string& v : range(*t, what)) {
+        if (v.find_first_not_of("-0123456789") != std::string::npos) fail(n, fmt::format("{} range must be of integers", what));
+        const int64_t i = std::stoll(v);
+        if (i < min || i > max) fail(n, fmt::format("{} = {} (in the range) is out of range [{}, {}]", what, i, min, max));
+        out.push_back(static_cast<int32_t>(i));
+      }
+    } else if (const toml::array* a = n.as_array()) {
       if (a->empty()) fail(n, fmt::format("{} must not be an empty list", what));
       for (const toml::node& item : *a) out.push_back(static_cast<int32_t>(integer(item, what, min, max)));
     } else {
@@ -255,9 +293,34 @@ void read_measure(const Reader& r, const toml::table& t, const std::string& base
   }
 }
 
+// [[pipeline]] sweep = { "strategy.key" = [values] or { from, to, step }, ... } for text stages:
+// the first top-level stage of that strategy gets each value (set or replaced).
+void read_text_sweep(const Reader& r, const toml::node& sweep, PipelineSpec& p, std::vector<SweepAxis>& axes) {
+  const toml::table* t = sweep.as_table();
+  if (t == nullptr) r.fail(sweep, fmt::format("pipeline '{}': 'sweep' must be a table such as {{ \"cpu-tbb.threads\" = [1, 2] }}", p.name));
+  for (auto&& [k, v] : *t) {
+    const std::string key(k.str());
+    const size_t dot = key.rfind('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == key.size())
+      r.fail(v, fmt::format("pipeline '{}': sweep key '{}' must be \"strategy.parameter\", e.g. \"cpu-tbb.threads\"", p.name, key));
+    const std::string strategy = key.substr(0, dot);
+    size_t stage = p.stages.size();
+    std::vector<std::string> names;
+    for (size_t i = 0; i < p.stages.size(); ++i) {
+      names.push_back(p.stages[i].name);
+      if (stage == p.stages.size() && p.stages[i].name == strategy) stage = i;
+    }
+    if (stage == p.stages.size())
+      r.fail(v, fmt::format("pipeline '{}': sweep key '{}' names no stage of the pipeline{}; stages: {}", p.name, key,
+                            did_you_mean(strategy, names), join(names)));
+    axes.push_back({stage, key.substr(dot + 1), r.sweep_values(v, fmt::format("pipeline '{}': sweep '{}'", p.name, key)), r.pos(v)});
+  }
+}
+
 void read_pipeline(const Reader& r, const toml::table& t, Experiment& e) {
-  r.check_keys(t, "[[pipeline]]", {"name", "stages", "stage", "baseline", "models"});
+  r.check_keys(t, "[[pipeline]]", {"name", "stages", "stage", "baseline", "models", "sweep"});
   PipelineSpec p;
+  std::vector<SweepAxis> axes;
   p.pos = r.pos(t);
   const toml::node* name = t.get("name");
   if (name == nullptr) throw ExperimentError(p.pos, "[[pipeline]] needs a 'name'");
@@ -305,7 +368,10 @@ void read_pipeline(const Reader& r, const toml::table& t, Experiment& e) {
       throw ExperimentError(where, fmt::format("pipeline '{}': {}", p.name, msg));
     }
     for (const auto& s : p.stages) p.stage_pos.push_back(inside(s.column));
+    if (const toml::node* sweep = t.get("sweep")) read_text_sweep(r, *sweep, p, axes);
   } else {
+    if (const toml::node* sweep = t.get("sweep"))
+      r.fail(*sweep, fmt::format("pipeline '{}': 'sweep' goes with 'stages' text; in [[pipeline.stage]] tables give a list or range as the parameter's value", p.name));
     const toml::array* arr = stage->as_array();
     if (arr == nullptr || !arr->is_array_of_tables() || arr->empty())
       r.fail(*stage, fmt::format("pipeline '{}': 'stage' must be [[pipeline.stage]] tables", p.name));
@@ -331,14 +397,27 @@ void read_pipeline(const Reader& r, const toml::table& t, Experiment& e) {
         const auto& pb = b.first->source().begin;
         return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
       });
-      for (const auto& [k, v] : entries)
-        s.params.push_back({std::string(k->str()), r.param_text(*v, fmt::format("parameter '{}'", k->str()))});
+      for (const auto& [k, v] : entries) {
+        const std::string what = fmt::format("pipeline '{}': parameter '{}'", p.name, k->str());
+        if (v->is_array() || v->is_table()) {
+          axes.push_back({p.stages.size(), std::string(k->str()), r.sweep_values(*v, what), r.pos(*v)});
+          s.params.push_back({std::string(k->str()), axes.back().values.front()});
+        } else {
+          s.params.push_back({std::string(k->str()), r.param_text(*v, what)});
+        }
+      }
       p.stage_pos.push_back(r.pos(st));
       p.stages.push_back(std::move(s));
     }
   }
   p.text = to_pipeline_text(p.stages);
-  e.pipelines.push_back(std::move(p));
+  for (PipelineSpec& v : expand_sweep(p, axes)) {
+    for (const auto& other : e.pipelines)
+      if (other.name == v.name)
+        throw ExperimentError(p.pos, fmt::format("pipeline '{}': its variant '{}' is also pipeline '{}' (first at {})",
+                                                 p.name, v.name, other.sweep_of.empty() ? other.name : other.sweep_of, other.pos.str()));
+    e.pipelines.push_back(std::move(v));
+  }
 }
 
 }  // namespace

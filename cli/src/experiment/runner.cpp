@@ -155,9 +155,15 @@ class Runner {
     const accelab_model_config& c = plan_.config;
     const MeasureSpec& m = exp_.measure;
     nlohmann::json pipelines = nlohmann::json::array();
-    for (size_t i = 0; i < exp_.pipelines.size(); ++i)
-      pipelines.push_back({{"name", exp_.pipelines[i].name}, {"pipeline", resolved_[i]},
-                           {"written", exp_.pipelines[i].text}, {"baseline", i == exp_.baseline}});
+    for (size_t i = 0; i < exp_.pipelines.size(); ++i) {
+      const PipelineSpec& spec = exp_.pipelines[i];
+      pipelines.push_back({{"name", spec.name}, {"pipeline", resolved_[i]}, {"written", spec.text}, {"baseline", i == exp_.baseline}});
+      if (!spec.sweep_of.empty()) {
+        nlohmann::json point = nlohmann::json::object();
+        for (const auto& [key, value] : spec.sweep_point) point[key] = value;
+        pipelines.back()["sweep"] = {{"of", spec.sweep_of}, {"point", point}};
+      }
+    }
     results_ = {
         {"schema_version", 1},
         {"tool", {{"name", "accelab"}, {"version", ACCELAB_VERSION}}},

@@ -1,5 +1,7 @@
 #include "report/tables.hpp"
 
+#include "report/record_access.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -18,56 +20,6 @@ namespace accelab::report {
 namespace {
 
 using nlohmann::json;
-
-// ---- reading a record that may be cut short --------------------------------------------------
-
-// The value at a '/'-separated key path, or null when any step is missing or not an object.
-// Returning a reference to a shared null keeps every caller free of existence checks.
-const json& at(const json& j, std::string_view path) {
-  static const json null_value;
-  const json* cur = &j;
-  while (!path.empty()) {
-    const size_t slash = path.find('/');
-    const std::string key(path.substr(0, slash));
-    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
-    if (!cur->is_object()) return null_value;
-    const auto it = cur->find(key);
-    if (it == cur->end()) return null_value;
-    cur = &*it;
-  }
-  return *cur;
-}
-
-std::optional<double> number(const json& v) {
-  if (!v.is_number()) return std::nullopt;
-  return v.get<double>();
-}
-
-std::string text(const json& v) {
-  return v.is_string() ? v.get<std::string>() : std::string();
-}
-
-// Integers as integers, other numbers as the shortest text that reads back the same.
-std::string number_text(const json& v) {
-  if (v.is_number_unsigned()) return fmt::format("{}", v.get<uint64_t>());
-  if (v.is_number_integer()) return fmt::format("{}", v.get<int64_t>());
-  if (v.is_number_float()) return fmt::format("{}", v.get<double>());
-  return {};
-}
-
-const json& array_at(const json& j, std::string_view path) {
-  static const json empty = json::array();
-  const json& v = at(j, path);
-  return v.is_array() ? v : empty;
-}
-
-const json& rows_of(const json& results) {
-  return array_at(results, "rows");
-}
-
-bool is_failed(const json& row) {
-  return at(row, "status") == "failed";
-}
 
 // ---- numbers ---------------------------------------------------------------------------------
 
@@ -122,19 +74,6 @@ std::string number_cell(const json& v, const std::function<std::string(double)>&
 bool several_models(const json& results) {
   const json& m = at(results, "models");
   return m.is_array() && m.size() > 1;
-}
-
-// With several models in one run, the label leads with the row's model.
-std::string workload_label(const json& row, bool with_model = false) {
-  const std::string model = with_model ? text(at(row, "model")) : std::string();
-  if (!model.empty()) return model + " " + workload_label(row, false);
-  const json& w = at(row, "workload");
-  const std::string pp = number_text(at(w, "prompt_tokens"));
-  const std::string tg = number_text(at(w, "generate_tokens"));
-  const std::string batch = number_text(at(w, "batch"));
-  if (pp.empty() && tg.empty() && batch.empty()) return "-";
-  const auto part = [](const std::string& x) { return x.empty() ? std::string("?") : x; };
-  return fmt::format("pp{}+tg{} b{}", part(pp), part(tg), part(batch));
 }
 
 std::string row_label(const json& row) {
