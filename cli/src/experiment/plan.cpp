@@ -189,9 +189,13 @@ std::string describe_plan(const ExperimentPlan& plan) {
            ? fmt::format("  quality: {} stories of {} against the baseline\n", m.stories, plan.eval_text_path)
            : fmt::format("  quality: skipped: {}\n", plan.quality_skipped);
   s += fmt::format("pipelines ({}):\n", e.pipelines.size());
-  for (size_t i = 0; i < e.pipelines.size(); ++i)
-    s += fmt::format("  {}{:<16} {}\n  {:18} resolved: {}\n", i == e.baseline ? "*" : " ", e.pipelines[i].name,
-                     e.pipelines[i].text, "", resolved_pipeline_text(plan.plans[i]));
+  for (size_t i = 0; i < e.pipelines.size(); ++i) {
+    const PipelineSpec& p = e.pipelines[i];
+    // A sweep variant is named by its text: say which sweep it belongs to instead.
+    const std::string what = p.sweep_of.empty() ? p.text : fmt::format("(sweep '{}')", p.sweep_of);
+    s += fmt::format("  {}{:<16} {}\n  {:18} resolved: {}\n", i == e.baseline ? "*" : " ", p.name, what, "",
+                     resolved_pipeline_text(plan.plans[i]));
+  }
   s += "  (* = baseline)\nplan OK: every pipeline's backend supports every node of this model\n";
   return s;
 }
