@@ -22,12 +22,45 @@ std::optional<double> median(const json& row, std::string_view path) { return nu
 
 bool is_ok(const json& row) { return !is_failed(row) && at(row, "status") != "skipped"; }
 
+// Every model's pipeline entries (a pipeline limited to some models is missing from the top list).
+std::vector<const json*> all_pipelines(const json& results) {
+  std::vector<const json*> out;
+  for (const json& p : array_at(results, "pipelines")) out.push_back(&p);
+  for (const json& m : array_at(results, "models"))
+    for (const json& p : array_at(m, "pipelines")) out.push_back(&p);
+  return out;
+}
+
+// Chart labels: a sweep variant (named by its long pipeline text) as "sweep key=value", the
+// key's last part only; anything longer than 30 characters shortened with an ellipsis.
+class Labels {
+ public:
+  explicit Labels(const json& results) {
+    for (const json* p : all_pipelines(results)) {
+      if (!at(*p, "sweep").is_object()) continue;
+      std::string label = text(at(*p, "sweep/of"));
+      for (const auto& [k, v] : at(*p, "sweep/point").items())
+        label += fmt::format(" {}={}", k.substr(k.rfind('.') + 1), v.is_string() ? v.get<std::string>() : v.dump());
+      short_[text(at(*p, "name"))] = label;
+    }
+  }
+  [[nodiscard]] std::string operator()(const std::string& name) const {
+    auto it = short_.find(name);
+    std::string s = it == short_.end() ? name : it->second;
+    return s.size() > 30 ? s.substr(0, 29) + "…" : s;
+  }
+
+ private:
+  std::map<std::string, std::string> short_;
+};
+
 std::string fmt_num(double v, int digits = 3) { return fmt::format("{:.{}g}", v, digits); }
 
 // ---- speed-up bars ----------------------------------------------------------------------------
 
 // One chart per model and workload point: pp and tg speed-up of every non-baseline row.
 std::string speedup_charts(const json& results) {
+  const Labels label_of(results);
   std::map<std::string, std::vector<const json*>> groups;
   std::vector<std::string> order;
   for (const json& row : rows_of(results)) {
@@ -45,8 +78,9 @@ std::string speedup_charts(const json& results) {
       for (const char* m : {"pp", "tg"})
         if (auto v = number(at(*r, fmt::format("speedup_vs_baseline/{}/ci95_high", m)))) hi = std::max(hi, *v);
         else if (auto v2 = median(*r, fmt::format("speedup_vs_baseline/{}", m))) hi = std::max(hi, *v2);
-    const int width = std::max(420, 90 + 70 * static_cast<int>(rows.size()));
-    SvgChart c(fmt::format("speedup-{}", index++), fmt::format("Speed-up against the baseline pipeline — {} (bars: median, whiskers: 95% CI)", key), width, 330);
+    const int width = std::max(420, 150 + 70 * static_cast<int>(rows.size()));
+    SvgChart c(fmt::format("speedup-{}", index++), fmt::format("Speed-up against the baseline pipeline — {} (bars: median, whiskers: 95% CI)", key), width, 380);
+    c.margins(120, 110);
     double lo = 0;
     nice_range(lo, hi, false);
     c.y.lo = 0;
@@ -60,7 +94,7 @@ std::string speedup_charts(const json& results) {
       const json& r = *rows[i];
       const double x0 = c.left() + slot * static_cast<double>(i);
       const std::string name = text(at(r, "name"));
-      labels.emplace_back(x0 + slot / 2, name);
+      labels.emplace_back(x0 + slot / 2, label_of(name));
       int k = 0;
       for (const char* m : {"pp", "tg"}) {
         const std::string path = fmt::format("speedup_vs_baseline/{}", m);
@@ -123,6 +157,7 @@ std::vector<TradePoint> trade_points(const json& results) {
 }
 
 std::string tradeoff_chart(const json& results) {
+  const Labels label_of(results);
   std::vector<TradePoint> pts = trade_points(results);
   if (pts.size() < 2) return "<p class=\"note\">No speed/quality trade-off: fewer than two pipelines have both a speed-up and a quality measurement.</p>";
   double kmin = INFINITY, kmax = 0, smax = 1;
@@ -162,7 +197,7 @@ std::string tradeoff_chart(const json& results) {
     const bool f = on_front.count(p.name) > 0;
     const double px = c.x.px(std::max(p.kld, floor_kld)), py = c.y.px(p.speedup);
     c.point(px, py, f ? "pt-front" : "pt", fmt::format("{}: {:.2f}× decode, KLD {}{}", p.name, p.speedup, fmt_num(p.kld), f ? " (Pareto front)" : ""));
-    c.text(px + 7, py - 6, p.name, "pt-label");
+    c.text(px + 7, py - 6, label_of(p.name), "pt-label");
   }
   c.legend({{"pt-front", "on the Pareto front"}, {"pt", "dominated"}});
   return c.svg();
@@ -187,12 +222,7 @@ std::string sweep_charts(const json& results) {
   std::map<std::string, std::vector<SweepRow>> groups;
   std::map<std::string, std::map<std::string, std::string>> point_of;  // pipeline name -> point
   std::map<std::string, std::string> sweep_of;
-  // Every model's pipelines (a pipeline limited to some models is missing from the top list).
-  std::vector<const json*> pipelines;
-  for (const json& p : array_at(results, "pipelines")) pipelines.push_back(&p);
-  for (const json& m : array_at(results, "models"))
-    for (const json& p : array_at(m, "pipelines")) pipelines.push_back(&p);
-  for (const json* pp : pipelines) {
+  for (const json* pp : all_pipelines(results)) {
     const json& p = *pp;
     if (!at(p, "sweep").is_object()) continue;
     std::map<std::string, std::string> point;
@@ -308,6 +338,7 @@ std::string sweep_charts(const json& results) {
 // ---- roofline ---------------------------------------------------------------------------------
 
 std::string roofline_chart(const json& results) {
+  const Labels label_of(results);
   std::vector<const json*> rows;
   double hi = 100;
   for (const json& row : rows_of(results))
@@ -319,7 +350,8 @@ std::string roofline_chart(const json& results) {
   double lo = 0;
   nice_range(lo, hi, false);
   SvgChart c("roofline", "Decode at what fraction of the memory-bandwidth roofline (weights' bytes per token ÷ probed bandwidth)",
-             std::max(420, 90 + 48 * static_cast<int>(rows.size())), 330);
+             std::max(420, 150 + 48 * static_cast<int>(rows.size())), 380);
+  c.margins(120, 110);
   c.y.lo = 0;
   c.y.hi = hi;
   c.y_label = "% of roofline";
@@ -332,7 +364,7 @@ std::string roofline_chart(const json& results) {
     const double x0 = c.left() + slot * (static_cast<double>(i) + 0.2);
     const std::string label = text(at(*rows[i], "name")) + " " + workload_label(*rows[i], true);
     c.bar(x0, x0 + slot * 0.6, c.y.px(0), c.y.px(v), "bar-tg", fmt::format("{}: {:.1f}% of the decode roofline", label, v));
-    labels.emplace_back(x0 + slot * 0.3, text(at(*rows[i], "name")));
+    labels.emplace_back(x0 + slot * 0.3, label_of(text(at(*rows[i], "name"))));
   }
   c.x_categories(labels);
   return c.svg();

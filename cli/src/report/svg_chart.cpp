@@ -84,6 +84,13 @@ SvgChart::SvgChart(std::string id, std::string title, int width, int height)
   y.p1 = y2.p1 = top_;
 }
 
+void SvgChart::margins(double left, double bottom) {
+  left_ = left;
+  bottom_ = bottom;
+  x.p0 = left_;
+  y.p0 = y2.p0 = height_ - bottom_;
+}
+
 void SvgChart::axes() {
   body_ += fmt::format(R"(<rect class="frame" x="{}" y="{}" width="{}" height="{}"/>)", left(), top(), right() - left(), bottom() - top());
   for (double t : y.ticks()) {

@@ -35,6 +35,8 @@ class SvgChart {
   bool has_y2 = false;
   std::string x_label, y_label, y2_label;
 
+  /// Room for long rotated category labels: wider left and bottom margins (call first).
+  void margins(double left, double bottom);
   /// Frame, grid, ticks and axis labels for the current axes (call after setting them).
   void axes();
   /// A category axis on x: labels at the given x pixel positions.
