@@ -25,6 +25,7 @@ constexpr Command kCommands[] = {
     {"run", accelab::cmd_run, "run an experiment file: speed and quality of pipelines side by side"},
     {"compare", accelab::cmd_compare, "compare two results: changes, significance, and a CI verdict"},
     {"report", accelab::cmd_report, "show a results record, write its HTML report"},
+    {"convert", accelab::cmd_convert, "convert models between llama2.c and GGUF, optionally after transforms"},
     {"generate", accelab::cmd_generate, "generate text from a model through a pipeline"},
     {"perplexity", accelab::cmd_perplexity, "score a model on evaluation text"},
     {"inspect", accelab::cmd_inspect, "show a model's shape and storage"},

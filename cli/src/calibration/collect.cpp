@@ -10,6 +10,7 @@
 
 #include "calibration/calibration.hpp"
 #include "commands/common.hpp"
+#include "model/model_file.hpp"
 #include "model/graph.hpp"
 #include "model/model.hpp"
 #include "plugin/registry.hpp"
@@ -47,7 +48,7 @@ std::vector<std::vector<int32_t>> calibration_sequences(const accelab_model_conf
   std::vector<size_t> order(stories.size() - skip);
   for (size_t i = 0; i < order.size(); ++i) order[i] = skip + i;
   std::shuffle(order.begin(), order.end(), rng);
-  const Tokenizer tokenizer = Tokenizer::load(text.tokenizer_path, c.vocab_size);
+  const Tokenizer tokenizer = load_tokenizer_file(text.tokenizer_path, c.vocab_size);
   size_t used = 0;
   for (size_t i : order) {
     if (have >= total) break;

@@ -18,5 +18,6 @@ int cmd_run(const Args& args);
 int cmd_sysinfo(const Args& args);
 int cmd_compare(const Args& args);
 int cmd_report(const Args& args);
+int cmd_convert(const Args& args);
 
 }  // namespace accelab

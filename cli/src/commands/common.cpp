@@ -9,7 +9,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "model/llama2c.hpp"
+#include "model/model_file.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -62,13 +62,7 @@ void require_regular_file(const std::string& path, const char* what) {
 
 std::unique_ptr<Model> load_model(const std::string& path) {
   require_regular_file(path, "model file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FileError(path + ": cannot open model file");
-  char magic[4] = {};
-  in.read(magic, 4);
-  if (in.gcount() == 4 && std::string_view(magic, 4) == "GGUF")
-    throw FileError(path + ": GGUF models are not supported yet; use a llama2.c checkpoint");
-  return load_llama2c(path);
+  return load_model_file(path);
 }
 
 std::string data_dir() {

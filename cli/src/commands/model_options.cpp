@@ -2,15 +2,17 @@
 
 #include <algorithm>
 
+#include "model/gguf.hpp"
+#include "model/model_file.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
 namespace accelab {
 
 void add_model_options(po::options_description& opts, ModelOptions& m) {
-  opts.add_options()("model,m", po::value(&m.model)->required(), "model file (llama2.c checkpoint)")
+  opts.add_options()("model,m", po::value(&m.model)->required(), "model file (llama2.c checkpoint or GGUF)")
       ("tokenizer,t", po::value(&m.tokenizer),
-       "tokenizer file (llama2.c format); default for 32000-token models: the Llama 2 vocabulary in $ACCELAB_DATA/models/tokenizer.bin")
+       "tokenizer file (llama2.c format, or a GGUF's embedded vocabulary); default: a GGUF model's own vocabulary, for other 32000-token models the Llama 2 vocabulary in $ACCELAB_DATA/models/tokenizer.bin")
       ("pipeline,p", po::value(&m.pipeline), "pipeline text, e.g. 'cpu-ref' (default: the fastest available backend)");
 }
 
@@ -23,13 +25,14 @@ LoadedPipeline load_pipeline(const ModelOptions& m, const CommonOptions& common,
   auto model = load_model(m.model);
   const accelab_model_config& c = model->config();
   std::string tok_path = m.tokenizer;
+  if (tok_path.empty() && is_gguf_file(m.model)) tok_path = m.model;  // its embedded vocabulary
   if (tok_path.empty()) {
     if (c.vocab_size != 32000)
       throw UsageError(m.model + ": --tokenizer is required (the model's vocabulary has " +
                        std::to_string(c.vocab_size) + " tokens)");
     tok_path = data_dir() + "/models/tokenizer.bin";
   }
-  out.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(tok_path, c.vocab_size));
+  out.tokenizer = std::make_unique<Tokenizer>(load_tokenizer_file(tok_path, c.vocab_size));
   accelab_limits limits{};
   limits.max_rows = std::clamp(max_rows, 1, c.seq_len);
   limits.max_sequences = 1;

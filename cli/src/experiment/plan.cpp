@@ -6,7 +6,9 @@
 #include <filesystem>
 
 #include "commands/common.hpp"
+#include "model/gguf.hpp"
 #include "model/llama2c.hpp"
+#include "model/model_file.hpp"
 #include "model/synth.hpp"
 #include "runtime/engine.hpp"
 #include "util/suggest.hpp"
@@ -88,7 +90,7 @@ ExperimentPlan plan_experiment(Experiment e, const PluginRegistry& registry) {
     out.model_path = fmt::format("{}/synth-{}-seed{}.bin", synth_cache_dir(), tag, m.synth_seed);
   } else {
     try {
-      out.config = read_llama2c_header(m.path).config;
+      out.config = model_file_config(m.path);
     } catch (const FileError& err) {
       throw ExperimentError(m.pos, err.what());
     }
@@ -96,6 +98,7 @@ ExperimentPlan plan_experiment(Experiment e, const PluginRegistry& registry) {
   }
   const accelab_model_config& c = out.config;
   out.tokenizer_path = m.tokenizer;
+  if (out.tokenizer_path.empty() && !out.synthetic && is_gguf_file(out.model_path)) out.tokenizer_path = out.model_path;
   if (out.tokenizer_path.empty() && c.vocab_size == 32000 &&
       fs::is_regular_file(data_dir() + "/models/tokenizer.bin"))
     out.tokenizer_path = data_dir() + "/models/tokenizer.bin";
@@ -129,7 +132,7 @@ ExperimentPlan plan_experiment(Experiment e, const PluginRegistry& registry) {
   for (const PipelineSpec& p : e.pipelines) {
     Plan plan = plan_one(p, registry);
     try {
-      Engine::check_plan(plan, llama2c_skeleton(out.model_path, c));
+      Engine::check_plan(plan, out.synthetic ? llama2c_skeleton(out.model_path, c) : model_file_skeleton(out.model_path));
     } catch (const Error& err) {
       throw ExperimentError(p.pos, fmt::format("pipeline '{}' cannot run this model: {}", p.name, err.what()));
     }

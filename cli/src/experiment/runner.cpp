@@ -19,6 +19,7 @@
 #include "experiment/jsonl_writer.hpp"
 #include "experiment/quality.hpp"
 #include "model/llama2c.hpp"
+#include "model/model_file.hpp"
 #include "model/synth.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/perplexity.hpp"
@@ -117,7 +118,7 @@ class Runner {
     ensure_model();
     std::unique_ptr<Tokenizer> tokenizer;
     if (!plan_.tokenizer_path.empty())
-      tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(plan_.tokenizer_path, plan_.config.vocab_size));
+      tokenizer = std::make_unique<Tokenizer>(load_tokenizer_file(plan_.tokenizer_path, plan_.config.vocab_size));
     set_up_pipelines();
     // The probes belong in the start line, so it waits for them; set-up failures follow it.
     probe_machine(probe_seconds_);
@@ -281,7 +282,7 @@ class Runner {
       const PipelineSpec& spec = exp_.pipelines[i];
       progress_.note(fmt::format("preparing pipeline '{}': {}", spec.name, spec.text));
       try {
-        pipes_[i].engine = std::make_unique<Engine>(plan_.plans[i], load_llama2c(plan_.model_path), l, calibration_text());
+        pipes_[i].engine = std::make_unique<Engine>(plan_.plans[i], load_model_file(plan_.model_path), l, calibration_text());
         results_["pipelines"][i]["strategies"] = pipes_[i].engine->strategy_records();
         pipes_[i].engine->model().touch();
         pipes_[i].weight_bytes = pipes_[i].engine->model().weight_bytes();

@@ -75,18 +75,7 @@ Engine::Engine(const Plan& plan, std::unique_ptr<Model> model, const accelab_lim
                const CalibrationText& calibration)
     : model_(std::move(model)), limits_(limits), text_(plan.text) {
   limits_.struct_size = sizeof(accelab_limits);
-  for (const PlannedStage& t : plan.transforms) {
-    StrategyInstance instance(*t.strategy, t.params);
-    Calibrator calibrator(calibration);  // statistics of the model as this transform found it
-    instance.services().calibrator = &calibrator;
-    accelab_error err{};
-    const accelab_status st = instance.table().transform->apply(instance.handle(), model_->abi(), &err);
-    instance.services().calibrator = nullptr;
-    instance.check(st, err, "apply");
-    if (!instance.services().record.empty())
-      transform_records_.push_back({{"strategy", std::string(instance.strategy().name())}, {"kind", "transform"},
-                                    {"record", instance.services().record}});
-  }
+  transform_records_ = apply_transforms(plan, *model_, calibration);
   graph_ = std::make_unique<ModelGraph>(*model_);
   backend_ = create_backend(plan, inner_);
   check_supports(*backend_, *graph_);
@@ -98,6 +87,23 @@ Engine::Engine(const Plan& plan, std::unique_ptr<Model> model, const accelab_lim
   tokens_.resize(static_cast<size_t>(limits_.max_rows));
   logit_seq_.resize(static_cast<size_t>(limits_.max_rows));
   want_.resize(static_cast<size_t>(limits_.max_rows));
+}
+
+nlohmann::json Engine::apply_transforms(const Plan& plan, Model& model, const CalibrationText& calibration) {
+  nlohmann::json records = nlohmann::json::array();
+  for (const PlannedStage& t : plan.transforms) {
+    StrategyInstance instance(*t.strategy, t.params);
+    Calibrator calibrator(calibration);  // statistics of the model as this transform found it
+    instance.services().calibrator = &calibrator;
+    accelab_error err{};
+    const accelab_status st = instance.table().transform->apply(instance.handle(), model.abi(), &err);
+    instance.services().calibrator = nullptr;
+    instance.check(st, err, "apply");
+    if (!instance.services().record.empty())
+      records.push_back({{"strategy", std::string(instance.strategy().name())}, {"kind", "transform"},
+                         {"record", instance.services().record}});
+  }
+  return records;
 }
 
 Engine::~Engine() = default;

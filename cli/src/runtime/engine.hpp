@@ -30,6 +30,9 @@ class Engine {
   /// metadata of `skeleton`, then the backend's `supports` on every node of the resulting graph.
   /// Throws PluginError naming the strategy and node on the first refusal.
   static void check_plan(const Plan& plan, std::unique_ptr<Model> skeleton);
+  /// Applies the plan's transforms (not its backend) to `model` in place; returns what they
+  /// recorded, as strategy_records() does. For `accelab convert`.
+  static nlohmann::json apply_transforms(const Plan& plan, Model& model, const CalibrationText& calibration = {});
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 

@@ -1,0 +1,255 @@
+// A `llama` GGUF as the host's Model and Tokenizer: hyper-parameters from metadata, tensors by
+// llama.cpp's names, ggml block types repacked into accelab's block formats.
+#include <fmt/format.h>
+
+#include <cstring>
+#include <optional>
+
+#include "accelab_cpu/kernels.hpp"
+#include "model/gguf.hpp"
+#include "model/llama2c.hpp"
+#include "util/error.hpp"
+
+namespace accelab {
+namespace {
+
+[[noreturn]] void fail(const GgufFile& g, const std::string& what) { throw FileError(fmt::format("{}: {}", g.path, what)); }
+[[noreturn]] void fail_at(const GgufFile& g, uint64_t at, const std::string& what) {
+  throw FileError(fmt::format("{}: byte {}: {}", g.path, at, what));
+}
+
+// An integer metadata value (any integer type), or `fallback` when absent.
+int64_t integer(const GgufFile& g, const char* key, std::optional<int64_t> fallback = std::nullopt) {
+  const GgufValue* v = g.find(key);
+  if (v == nullptr) {
+    if (fallback) return *fallback;
+    fail(g, fmt::format("metadata '{}' is missing", key));
+  }
+  switch (v->type) {
+    case GgufType::u8: case GgufType::u16: case GgufType::u32: case GgufType::u64:
+      if (v->u > static_cast<uint64_t>(INT32_MAX)) fail_at(g, v->offset, fmt::format("'{}' = {} is too large", key, v->u));
+      return static_cast<int64_t>(v->u);
+    case GgufType::i8: case GgufType::i16: case GgufType::i32: case GgufType::i64:
+      if (v->i < INT32_MIN || v->i > INT32_MAX) fail_at(g, v->offset, fmt::format("'{}' = {} is out of range", key, v->i));
+      return v->i;
+    default: fail_at(g, v->offset, fmt::format("'{}' must be an integer, not {}", key, gguf_type_name(v->type)));
+  }
+}
+
+double number(const GgufFile& g, const char* key, double fallback) {
+  const GgufValue* v = g.find(key);
+  if (v == nullptr) return fallback;
+  if (v->type == GgufType::f32 || v->type == GgufType::f64) return v->f;
+  return static_cast<double>(integer(g, key));
+}
+
+const std::string& string(const GgufFile& g, const char* key) {
+  const GgufValue* v = g.find(key);
+  if (v == nullptr) fail(g, fmt::format("metadata '{}' is missing", key));
+  if (v->type != GgufType::string) fail_at(g, v->offset, fmt::format("'{}' must be a string, not {}", key, gguf_type_name(v->type)));
+  return v->s;
+}
+
+accelab_tensor view(accelab_dtype dtype, int64_t rows, int64_t cols, bool matrix) {
+  accelab_tensor t{};
+  t.device_type = ACCELAB_DEVICE_CPU;
+  t.dtype = dtype;
+  t.ndim = matrix ? 2 : 1;
+  for (int64_t& s : t.shape) s = 1;
+  t.shape[0] = matrix ? rows : cols;
+  if (matrix) t.shape[1] = cols;
+  return t;
+}
+
+template <class T>
+T* buffer(Model& model, uint64_t count) {
+  HostBuffer b(host_alloc(count * sizeof(T) + 1, 64));
+  if (!b) throw std::bad_alloc();
+  T* p = static_cast<T*>(b.get());
+  model.own(std::move(b));
+  return p;
+}
+
+// Q8_0 {f16 d; int8 q[32]}, Q4_0 {f16 d; uint8 q[16]: element j < 16 low nibble of q[j], else the
+// high nibble of q[j - 16]; value (q - 8) d}, Q4_1 {f16 d; f16 m; uint8 q[16]; value q d + m} as
+// accelab blocks of 32: codes row-major (4-bit: two per byte, low nibble first), scales (and mins)
+// f16 [rows][cols / 32].
+accelab_tensor repack_blocks(Model& model, const GgufTensorInfo& src, int64_t rows, int64_t cols) {
+  const int64_t blocks = cols / 32;
+  const bool q8 = src.type == kGgmlQ8_0, asym = src.type == kGgmlQ4_1;
+  const uint64_t block_bytes = q8 ? 34 : asym ? 20 : 18;
+  accelab_tensor t = view(q8 ? ACCELAB_DTYPE_I8 : asym ? ACCELAB_DTYPE_U4 : ACCELAB_DTYPE_I4, rows, cols, true);
+  const uint64_t code_bytes = static_cast<uint64_t>(rows * (q8 ? cols : cols / 2));
+  auto* codes = buffer<uint8_t>(model, code_bytes);
+  auto* scales = buffer<uint16_t>(model, static_cast<uint64_t>(rows * blocks));
+  uint16_t* mins = asym ? buffer<uint16_t>(model, static_cast<uint64_t>(rows * blocks)) : nullptr;
+  const auto* in = reinterpret_cast<const uint8_t*>(src.data);
+  for (int64_t b = 0; b < rows * blocks; ++b) {
+    const uint8_t* blk = in + static_cast<uint64_t>(b) * block_bytes;
+    std::memcpy(&scales[b], blk, 2);
+    if (asym) std::memcpy(&mins[b], blk + 2, 2);
+    const uint8_t* q = blk + (asym ? 4 : 2);
+    if (q8) {
+      std::memcpy(codes + b * 32, q, 32);
+      continue;
+    }
+    uint8_t* out = codes + b * 16;
+    for (int j = 0; j < 32; j += 2) {
+      auto nib = [&](int e) {
+        const int v = e < 16 ? q[e] & 0x0F : q[e - 16] >> 4;
+        return static_cast<uint8_t>(asym ? v : ((v - 8) & 0x0F));  // int4 two's complement
+      };
+      out[j / 2] = static_cast<uint8_t>(nib(j) | (nib(j + 1) << 4));
+    }
+  }
+  t.data = codes;
+  t.nbytes = code_bytes;
+  t.quant.scheme = asym ? ACCELAB_QUANT_SCHEME_ASYMMETRIC : ACCELAB_QUANT_SCHEME_SYMMETRIC;
+  t.quant.bits = q8 ? 8 : 4;
+  t.quant.block_size = 32;
+  t.quant.scale_dtype = ACCELAB_DTYPE_F16;
+  t.quant.scales = scales;
+  t.quant.mins = mins;
+  return t;
+}
+
+// A norm weight (1-D) as F32, converted when the file stores it otherwise.
+accelab_tensor vector_f32(const GgufFile& g, Model& model, const GgufTensorInfo& src, int64_t n) {
+  accelab_tensor t = view(ACCELAB_DTYPE_F32, 1, n, false);
+  t.nbytes = static_cast<uint64_t>(n) * 4;
+  if (src.type == kGgmlF32) {
+    t.data = const_cast<std::byte*>(src.data);
+    return t;
+  }
+  if (src.type != kGgmlF16 && src.type != kGgmlBF16)
+    fail_at(g, src.info_offset, fmt::format("tensor '{}' has type {}; a norm weight must be F32, F16 or BF16", src.name, ggml_type_name(src.type)));
+  float* out = buffer<float>(model, static_cast<uint64_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    uint16_t h;
+    std::memcpy(&h, src.data + 2 * i, 2);
+    out[i] = src.type == kGgmlF16 ? cpu::f16_to_f32(h) : cpu::bf16_to_f32(h);
+  }
+  t.data = out;
+  return t;
+}
+
+accelab_tensor matrix(const GgufFile& g, Model& model, const GgufTensorInfo& src, int64_t rows, int64_t cols) {
+  switch (src.type) {
+    case kGgmlF32: case kGgmlF16: case kGgmlBF16: {
+      accelab_tensor t = view(src.type == kGgmlF32 ? ACCELAB_DTYPE_F32 : src.type == kGgmlF16 ? ACCELAB_DTYPE_F16 : ACCELAB_DTYPE_BF16,
+                              rows, cols, true);
+      t.data = const_cast<std::byte*>(src.data);
+      t.nbytes = src.nbytes;
+      return t;
+    }
+    case kGgmlQ8_0: case kGgmlQ4_0: case kGgmlQ4_1: return repack_blocks(model, src, rows, cols);
+    default:
+      fail_at(g, src.info_offset, fmt::format("tensor '{}' has type {}, which accelab does not read (F32, F16, BF16, Q8_0, Q4_0 and Q4_1 are)",
+                                              src.name, ggml_type_name(src.type)));
+  }
+}
+
+// The tensor `name` with GGUF extents {cols} or {cols, rows}.
+const GgufTensorInfo& expect(const GgufFile& g, const std::string& name, int64_t rows, int64_t cols, bool is_matrix) {
+  const GgufTensorInfo* t = g.tensor(name);
+  if (t == nullptr) fail(g, fmt::format("tensor '{}' is missing", name));
+  const std::vector<uint64_t> want = is_matrix ? std::vector<uint64_t>{static_cast<uint64_t>(cols), static_cast<uint64_t>(rows)}
+                                               : std::vector<uint64_t>{static_cast<uint64_t>(cols)};
+  if (t->ne != want)
+    fail_at(g, t->info_offset, fmt::format("tensor '{}' has extents [{}] but the metadata implies [{}]", name, fmt::join(t->ne, ", "),
+                                           fmt::join(want, ", ")));
+  return *t;
+}
+
+}  // namespace
+
+accelab_model_config llama_config_from_gguf(const GgufFile& g) {
+  const std::string& arch = string(g, "general.architecture");
+  if (arch != "llama") fail(g, fmt::format("architecture '{}' is not supported (only 'llama')", arch));
+  accelab_model_config c{};
+  c.dim = static_cast<int32_t>(integer(g, "llama.embedding_length"));
+  c.n_layers = static_cast<int32_t>(integer(g, "llama.block_count"));
+  c.n_heads = static_cast<int32_t>(integer(g, "llama.attention.head_count"));
+  c.n_kv_heads = static_cast<int32_t>(integer(g, "llama.attention.head_count_kv", c.n_heads));
+  c.hidden_dim = static_cast<int32_t>(integer(g, "llama.feed_forward_length"));
+  c.seq_len = static_cast<int32_t>(integer(g, "llama.context_length"));
+  const GgufTensorInfo* embd = g.tensor("token_embd.weight");
+  if (embd == nullptr) fail(g, "tensor 'token_embd.weight' is missing");
+  if (embd->ne.size() != 2 || embd->ne[1] > static_cast<uint64_t>(INT32_MAX))
+    fail_at(g, embd->info_offset, "tensor 'token_embd.weight' must be a matrix [dim, vocab]");
+  c.vocab_size = static_cast<int32_t>(embd->ne[1]);
+  c.shared_classifier = g.tensor("output.weight") == nullptr ? 1 : 0;
+  if (std::string problem = check_llama_config(c); !problem.empty()) fail(g, fmt::format("invalid llama hyper-parameters: {}", problem));
+  complete_llama_config(c);
+  c.rms_eps = static_cast<float>(number(g, "llama.attention.layer_norm_rms_epsilon", 1e-5));
+  c.rope_theta = static_cast<float>(number(g, "llama.rope.freq_base", 10000.0));
+  const int64_t rope_dim = integer(g, "llama.rope.dimension_count", c.head_size);
+  if (rope_dim != c.head_size)
+    fail(g, fmt::format("llama.rope.dimension_count = {} differs from the head size {}; partial RoPE is not supported", rope_dim, c.head_size));
+  if (!(c.rms_eps > 0) || !(c.rope_theta > 0)) fail(g, "the RMS epsilon and RoPE base frequency must be positive");
+
+  return c;
+}
+
+std::unique_ptr<Model> model_from_gguf(const GgufFile& g) {
+  const accelab_model_config c = llama_config_from_gguf(g);
+  auto model = std::make_unique<Model>(g.path, c);
+  if (g.file) model->keep(g.file);
+  const int64_t dim = c.dim, hidden = c.hidden_dim, kv_dim = int64_t{c.head_size} * c.n_kv_heads;
+  auto add_matrix = [&](const std::string& name, int64_t rows, int64_t cols) {
+    model->add_tensor(name, matrix(g, *model, expect(g, name, rows, cols, true), rows, cols));
+  };
+  auto add_vector = [&](const std::string& name, int64_t n) {
+    model->add_tensor(name, vector_f32(g, *model, expect(g, name, 1, n, false), n));
+  };
+  add_matrix("token_embd.weight", c.vocab_size, dim);
+  for (int32_t l = 0; l < c.n_layers; ++l) {
+    add_vector(layer_tensor_name(l, "attn_norm"), dim);
+    add_matrix(layer_tensor_name(l, "attn_q"), dim, dim);
+    add_matrix(layer_tensor_name(l, "attn_k"), kv_dim, dim);
+    add_matrix(layer_tensor_name(l, "attn_v"), kv_dim, dim);
+    add_matrix(layer_tensor_name(l, "attn_output"), dim, dim);
+    add_vector(layer_tensor_name(l, "ffn_norm"), dim);
+    add_matrix(layer_tensor_name(l, "ffn_gate"), hidden, dim);
+    add_matrix(layer_tensor_name(l, "ffn_down"), dim, hidden);
+    add_matrix(layer_tensor_name(l, "ffn_up"), hidden, dim);
+  }
+  add_vector("output_norm.weight", dim);
+  if (!c.shared_classifier) add_matrix("output.weight", c.vocab_size, dim);
+  return model;
+}
+
+Tokenizer tokenizer_from_gguf(const GgufFile& g) {
+  const std::string& kind = string(g, "tokenizer.ggml.model");
+  if (kind != "llama") fail(g, fmt::format("tokenizer.ggml.model '{}' is not supported (only 'llama', SentencePiece BPE)", kind));
+  const GgufValue* tokens = g.find("tokenizer.ggml.tokens");
+  if (tokens == nullptr) fail(g, "metadata 'tokenizer.ggml.tokens' is missing");
+  if (tokens->type != GgufType::array || tokens->element != GgufType::string)
+    fail_at(g, tokens->offset, "'tokenizer.ggml.tokens' must be an array of strings");
+  std::vector<std::string> pieces;
+  pieces.reserve(tokens->items.size());
+  for (const GgufValue& t : tokens->items) {
+    std::string p;
+    for (size_t i = 0; i < t.s.size(); ++i) {
+      if (t.s.compare(i, 3, "\xE2\x96\x81") == 0) {  // U+2581, SentencePiece's visible space
+        p += ' ';
+        i += 2;
+      } else {
+        p += t.s[i];
+      }
+    }
+    pieces.push_back(std::move(p));
+  }
+  std::vector<float> scores(pieces.size(), 0.0f);
+  if (const GgufValue* s = g.find("tokenizer.ggml.scores")) {
+    if (s->type != GgufType::array || s->element != GgufType::f32 || s->items.size() != pieces.size())
+      fail_at(g, s->offset, fmt::format("'tokenizer.ggml.scores' must be an array of {} f32", pieces.size()));
+    for (size_t i = 0; i < pieces.size(); ++i) scores[i] = static_cast<float>(s->items[i].f);
+  }
+  const int64_t bos = integer(g, "tokenizer.ggml.bos_token_id", 1), eos = integer(g, "tokenizer.ggml.eos_token_id", 2);
+  if (pieces.empty() || bos < 0 || eos < 0 || bos >= static_cast<int64_t>(pieces.size()) || eos >= static_cast<int64_t>(pieces.size()))
+    fail(g, fmt::format("the embedded vocabulary ({} tokens) does not hold its BOS ({}) and EOS ({}) ids", pieces.size(), bos, eos));
+  return Tokenizer(std::move(pieces), std::move(scores), static_cast<int32_t>(bos), static_cast<int32_t>(eos));
+}
+
+}  // namespace accelab
