@@ -355,7 +355,7 @@ const BadModel kBadModels[] = {
        return model_bytes({1 << 16, 1 << 18, 1 << 10, 2, 1, 1 << 22, 1 << 20}, 1000);
      },
      "(truncated?)"},
-    {"Gguf", [] { return std::string("GGUF\x03\0\0\0", 8) + std::string(100, '\0'); }, "GGUF"},
+    {"Gguf", [] { return std::string("GGUF\x03\0\0\0", 8) + std::string(100, '\0'); }, "metadata 'general.architecture' is missing"},
 };
 
 class CliBadModelTest : public CliTest, public ::testing::WithParamInterface<BadModel> {
@@ -742,4 +742,71 @@ TEST_F(CliTest, RunFilterKeepsTheBaselineAndHtmlIsWritten) {
   EXPECT_NE(read_file(dir_ / "out" / "results.html").find("id=\"sweep-0\""), std::string::npos);
   r = run({"run", exp, "--out", out, "--filter", "nomatch"});
   expect_one_line_error(r, {"--filter 'nomatch' matches no pipeline", "cpu-tbb<threads=1>"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// GGUF: the shared stories260K GGUF, conversions, inspect
+
+TEST_F(CliTest, GgufGreedyGenerationMatchesGoldenWithItsOwnVocabulary) {
+  REQUIRE_DATA_FILE(golden, "golden/stories260K-greedy.jsonl");
+  REQUIRE_DATA_FILE(gguf, "models/stories260K-f32.gguf");
+  for (const auto& g : golden_cases(golden)) {
+    const auto prompt = g.at("prompt").get<std::string>();
+    SCOPED_TRACE("prompt '" + prompt + "'");
+    const RunResult r = run({"generate", "--model", gguf, "--temperature", "0", "--steps", std::to_string(g.at("steps").get<int>()),
+                             "--prompt", prompt, "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j.at("tokens"), g.at("tokens"));
+    EXPECT_EQ(j.at("text"), g.at("text"));
+  }
+  const RunResult p = run({"perplexity", "--model", gguf, "--stories", "100", "--json"});
+  ASSERT_EQ(p.exit_code, 0) << p.describe();
+  EXPECT_NEAR(nlohmann::json::parse(p.out).at("mean_nll").get<double>(), 1.275193, 1e-4);
+}
+
+TEST_F(CliTest, ConvertLlama2cToGgufAndBackIsByteIdentical) {
+  REQUIRE_DATA_FILE(model, "models/stories260K.bin");
+  REQUIRE_DATA_FILE(tok, "models/tok512.bin");
+  const std::string gguf = (dir_ / "s.gguf").string(), back = (dir_ / "s.bin").string();
+  RunResult r = run({"convert", model, gguf, "--tokenizer", tok});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  r = run({"convert", gguf, back});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_TRUE(read_file(back) == read_file(model)) << "llama2.c -> GGUF -> llama2.c changed bytes";
+  r = run({"inspect", gguf});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.out.find("GGUF v3, alignment 32"), std::string::npos) << r.describe();
+  EXPECT_NE(r.out.find("tokenizer.ggml.tokens"), std::string::npos) << r.describe();
+  r = run({"inspect", gguf, "--json"});
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("format"), "gguf");
+  EXPECT_EQ(j.at("gguf").at("metadata").at("llama.block_count"), 5);
+  EXPECT_EQ(j.at("gguf").at("tensor_types").at("F32"), 47);  // the classifier is tied: no output.weight
+}
+
+TEST_F(CliTest, QuantizedGgufReloadsWithTheInMemoryOutputs) {
+  REQUIRE_DATA_FILE(model, "models/stories260K.bin");
+  REQUIRE_DATA_FILE(tok, "models/tok512.bin");
+  // ffn_down's rows (172) are not a multiple of 32: GGUF's blocks cannot hold them.
+  for (const char* q : {"quant-int8<exclude=\".*ffn_down.*\">", "quant-int4<block=32,exclude=\".*ffn_down.*\">",
+                        "quant-int4<block=32,scheme=asym,exclude=\".*ffn_down.*\">"}) {
+    SCOPED_TRACE(q);
+    const std::string gguf = (dir_ / "q.gguf").string();
+    RunResult r = run({"convert", model, gguf, "--tokenizer", tok, "--pipeline", q});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    const RunResult file = run({"generate", "--model", gguf, "--pipeline", "cpu-tbb", "--temperature", "0", "--steps", "150", "--json"});
+    const RunResult mem = run({"generate", "--model", model, "--tokenizer", tok, "--pipeline", std::string(q) + ",cpu-tbb",
+                               "--temperature", "0", "--steps", "150", "--json"});
+    ASSERT_EQ(file.exit_code, 0) << file.describe();
+    ASSERT_EQ(mem.exit_code, 0) << mem.describe();
+    EXPECT_EQ(nlohmann::json::parse(file.out).at("tokens"), nlohmann::json::parse(mem.out).at("tokens"));
+  }
+  const RunResult bad = run({"convert", model, (dir_ / "x.gguf").string(), "--tokenizer", tok, "--pipeline", "quant-int8"});
+  // The quantizer's own summary line comes first; the error is the last line.
+  EXPECT_EQ(bad.exit_code, 5) << bad.describe();
+  EXPECT_NE(bad.err.find("\naccelab: error: tensor 'blk.0.ffn_down.weight': GGUF's Q8_0/Q4_0/Q4_1 need blocks of 32"), std::string::npos)
+      << bad.describe();
+  EXPECT_FALSE(fs::exists(dir_ / "x.gguf")) << "a failed conversion leaves no file";
+  EXPECT_FALSE(fs::exists(dir_ / "x.gguf.partial"));
 }
