@@ -4,11 +4,15 @@
 // back. Plus the shared stories260K GGUF against its llama2.c checkpoint, tensor by tensor.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
+#include <random>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "accelab_cpu/kernels.hpp"
+#include "accelab_cpu/quant.hpp"
 #include "model/gguf.hpp"
 #include "model/llama2c.hpp"
 #include "support/shared_data.hpp"
@@ -210,6 +214,133 @@ TEST(Gguf, ModelMappingRejectsWhatItCannotRun) {
   Builder gpt;
   gpt.kv_str("general.architecture", "gpt2");
   EXPECT_NE(model_error(gpt.bytes()).find("architecture 'gpt2' is not supported"), std::string::npos);
+}
+
+// ggml's reference dequantization (ggml-quants.c), written out here independently of the reader.
+float f16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return cpu::f16_to_f32(h);
+}
+void ref_q4_k(const uint8_t* x, float* y) {
+  const float d = f16(x), dmin = f16(x + 2);
+  const uint8_t* scales = x + 4;
+  const uint8_t* q = x + 16;
+  auto get = [&](int j, int& sc, int& m) {
+    if (j < 4) {
+      sc = scales[j] & 63;
+      m = scales[j + 4] & 63;
+    } else {
+      sc = (scales[j + 4] & 0xF) | ((scales[j - 4] >> 6) << 4);
+      m = (scales[j + 4] >> 4) | ((scales[j - 0] >> 6) << 4);
+    }
+  };
+  int is = 0;
+  for (int j = 0; j < 256; j += 64) {
+    int sc, m;
+    get(is + 0, sc, m);
+    const float d1 = d * sc, m1 = dmin * m;
+    get(is + 1, sc, m);
+    const float d2 = d * sc, m2 = dmin * m;
+    for (int l = 0; l < 32; ++l) *y++ = d1 * (q[l] & 0xF) - m1;
+    for (int l = 0; l < 32; ++l) *y++ = d2 * (q[l] >> 4) - m2;
+    q += 32;
+    is += 2;
+  }
+}
+void ref_q6_k(const uint8_t* x, float* y) {
+  const uint8_t* ql = x;
+  const uint8_t* qh = x + 128;
+  const auto* sc = reinterpret_cast<const int8_t*>(x + 192);
+  const float d = f16(x + 208);
+  for (int n = 0; n < 256; n += 128) {
+    for (int l = 0; l < 32; ++l) {
+      const int is = l / 16;
+      const int8_t q1 = static_cast<int8_t>(((ql[l + 0] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+      const int8_t q2 = static_cast<int8_t>(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+      const int8_t q3 = static_cast<int8_t>(((ql[l + 0] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+      const int8_t q4 = static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+      y[l + 0] = d * sc[is + 0] * q1;
+      y[l + 32] = d * sc[is + 2] * q2;
+      y[l + 64] = d * sc[is + 4] * q3;
+      y[l + 96] = d * sc[is + 6] * q4;
+    }
+    y += 128;
+    ql += 64;
+    qh += 32;
+    sc += 8;
+  }
+}
+
+// A one-layer llama GGUF of width 256 whose attn_q is Q4_K and ffn_up Q6_K (random bytes, sane
+// f16 super-block scales); everything else F32 zeros.
+std::string k_quant_model(std::string& q4k, std::string& q6k) {
+  std::mt19937 rng(5);
+  auto random_bytes = [&](size_t n) {
+    std::string s(n, '\0');
+    for (char& c : s) c = static_cast<char>(rng());
+    return s;
+  };
+  const uint16_t d = cpu::f32_to_f16(0.01f), dmin = cpu::f32_to_f16(0.003f);
+  q4k.clear();
+  for (int b = 0; b < 256; ++b) {  // 256 rows x 1 super-block
+    std::string blk = random_bytes(144);
+    std::memcpy(&blk[0], &d, 2);
+    std::memcpy(&blk[2], &dmin, 2);
+    q4k += blk;
+  }
+  q6k.clear();
+  for (int b = 0; b < 256; ++b) {
+    std::string blk = random_bytes(210);
+    std::memcpy(&blk[208], &d, 2);
+    q6k += blk;
+  }
+  Builder g;
+  g.kv_str("general.architecture", "llama").kv_u32("llama.embedding_length", 256).kv_u32("llama.block_count", 1);
+  g.kv_u32("llama.attention.head_count", 2).kv_u32("llama.feed_forward_length", 256).kv_u32("llama.context_length", 8);
+  auto add = [&](const std::string& name, std::vector<uint64_t> ne, uint32_t type, const std::string& bytes) {
+    g.tensor(name, std::move(ne), type, g.data.size());
+    g.data += bytes;
+    while (g.data.size() % 32) g.data += '\0';
+  };
+  const std::string zeros_matrix(256 * 256 * 4, '\0'), zeros_vector(256 * 4, '\0');
+  add("token_embd.weight", {256, 4}, 0, std::string(256 * 4 * 4, '\0'));
+  add("blk.0.attn_norm.weight", {256}, 0, zeros_vector);
+  add("blk.0.attn_q.weight", {256, 256}, 12, q4k);
+  for (const char* w : {"blk.0.attn_k.weight", "blk.0.attn_v.weight", "blk.0.attn_output.weight", "blk.0.ffn_gate.weight",
+                        "blk.0.ffn_down.weight"})
+    add(w, {256, 256}, 0, zeros_matrix);
+  add("blk.0.ffn_up.weight", {256, 256}, 14, q6k);
+  add("blk.0.ffn_norm.weight", {256}, 0, zeros_vector);
+  add("output_norm.weight", {256}, 0, zeros_vector);
+  return g.bytes();
+}
+
+TEST(Gguf, KQuantsMatchGgmlsDequantization) {
+  std::string q4k, q6k;
+  const std::string bytes = k_quant_model(q4k, q6k);
+  const auto model = model_from_gguf(parse(bytes));
+  const accelab_tensor& q = model->tensor(model->find("blk.0.attn_q.weight"));
+  ASSERT_EQ(q.dtype, ACCELAB_DTYPE_U4);
+  ASSERT_EQ(q.quant.block_size, 32u);
+  const cpu::QuantSource src{cpu::QuantFormat::q4_asym, q.data, static_cast<const uint16_t*>(q.quant.scales),
+                             static_cast<const uint16_t*>(q.quant.mins), 256, 256, 32};
+  const accelab_tensor& up = model->tensor(model->find("blk.0.ffn_up.weight"));
+  ASSERT_EQ(up.dtype, ACCELAB_DTYPE_F16);
+  std::vector<float> want(256);
+  for (int r = 0; r < 256; ++r) {
+    ref_q4_k(reinterpret_cast<const uint8_t*>(q4k.data()) + r * 144, want.data());
+    for (int c = 0; c < 256; ++c) {
+      // The scale and min products are rounded to f16: a relative 2^-11 of each term.
+      const double tol = 1e-3 * (std::fabs(want[c]) + 0.01 * 63 * 15 + 0.003 * 63);
+      ASSERT_NEAR(cpu::dequantize(src, r, c), want[c], tol) << "Q4_K r=" << r << " c=" << c;
+    }
+    ref_q6_k(reinterpret_cast<const uint8_t*>(q6k.data()) + r * 210, want.data());
+    for (int c = 0; c < 256; ++c) {
+      const float got = cpu::f16_to_f32(static_cast<const uint16_t*>(up.data)[r * 256 + c]);
+      ASSERT_NEAR(got, want[c], 1e-3 * std::fabs(want[c]) + 1e-7) << "Q6_K r=" << r << " c=" << c;
+    }
+  }
 }
 
 TEST(Gguf, SharedStoriesGgufEqualsItsLlama2cCheckpoint) {

@@ -40,7 +40,9 @@ struct GgufValue {
 };
 
 /// Tensor element types of ggml, numbered as in ggml.h (the ones accelab reads are named).
-enum GgmlType : uint32_t { kGgmlF32 = 0, kGgmlF16 = 1, kGgmlQ4_0 = 2, kGgmlQ4_1 = 3, kGgmlQ8_0 = 8, kGgmlBF16 = 30 };
+enum GgmlType : uint32_t {
+  kGgmlF32 = 0, kGgmlF16 = 1, kGgmlQ4_0 = 2, kGgmlQ4_1 = 3, kGgmlQ8_0 = 8, kGgmlQ4_K = 12, kGgmlQ6_K = 14, kGgmlBF16 = 30
+};
 
 /// "F32", "Q4_K", … or "type N" for a number ggml does not define.
 std::string ggml_type_name(uint32_t type);
@@ -84,7 +86,8 @@ accelab_model_config llama_config_from_gguf(const GgufFile& g);
 
 /// The model of a `llama` GGUF: hyper-parameters from its metadata, tensors by llama.cpp's names
 /// (F32/F16/BF16 in place in the mapping; Q8_0, Q4_0, Q4_1 repacked into accelab's symmetric int8,
-/// symmetric int4 and asymmetric uint4 blocks of 32 with f16 scales; 1-D tensors as F32). The
+/// symmetric int4 and asymmetric uint4 blocks of 32 with f16 scales; Q4_K into uint4 blocks of
+/// 32, its scale and min products rounded to f16; Q6_K dequantized to F16; 1-D tensors as F32). The
 /// classifier is shared when there is no output.weight. Throws FileError naming what is wrong.
 std::unique_ptr<Model> model_from_gguf(const GgufFile& g);
 

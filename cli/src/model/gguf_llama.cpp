@@ -113,6 +113,83 @@ accelab_tensor repack_blocks(Model& model, const GgufTensorInfo& src, int64_t ro
   return t;
 }
 
+// Q4_K super-blocks of 256 {f16 d; f16 dmin; u8 scales[12] (6-bit scale and min per 32,
+// packed); u8 qs[128]: per 64 elements 32 bytes, low nibbles the first 32, high the next 32;
+// value d * sc * q - dmin * m} as accelab's asymmetric uint4 blocks of 32: scale d * sc and
+// min -dmin * m, each rounded to f16 (≤ 2^-11 relative; the codes are exact).
+accelab_tensor repack_q4_k(Model& model, const GgufTensorInfo& src, int64_t rows, int64_t cols) {
+  const int64_t supers = rows * cols / 256;
+  accelab_tensor t = view(ACCELAB_DTYPE_U4, rows, cols, true);
+  auto* codes = buffer<uint8_t>(model, static_cast<uint64_t>(rows * cols / 2));
+  auto* scales = buffer<uint16_t>(model, static_cast<uint64_t>(rows * cols / 32));
+  auto* mins = buffer<uint16_t>(model, static_cast<uint64_t>(rows * cols / 32));
+  const auto* in = reinterpret_cast<const uint8_t*>(src.data);
+  for (int64_t b = 0; b < supers; ++b) {
+    const uint8_t* blk = in + b * 144;
+    uint16_t hd, hm;
+    std::memcpy(&hd, blk, 2);
+    std::memcpy(&hm, blk + 2, 2);
+    const float d = cpu::f16_to_f32(hd), dmin = cpu::f16_to_f32(hm);
+    const uint8_t* sc = blk + 4;
+    const uint8_t* q = blk + 16;
+    for (int sub = 0; sub < 8; ++sub) {  // ggml's get_scale_min_k4
+      const int scale = sub < 4 ? sc[sub] & 63 : (sc[sub + 4] & 0x0F) | ((sc[sub - 4] >> 6) << 4);
+      const int min = sub < 4 ? sc[sub + 4] & 63 : (sc[sub + 4] >> 4) | ((sc[sub] >> 6) << 4);
+      scales[b * 8 + sub] = cpu::f32_to_f16(d * static_cast<float>(scale));
+      mins[b * 8 + sub] = cpu::f32_to_f16(-dmin * static_cast<float>(min));
+      const uint8_t* qs = q + (sub / 2) * 32;
+      uint8_t* out = codes + (b * 256 + sub * 32) / 2;
+      for (int j = 0; j < 32; j += 2) {
+        const int shift = sub % 2 ? 4 : 0;
+        out[j / 2] = static_cast<uint8_t>(((qs[j] >> shift) & 0x0F) | (((qs[j + 1] >> shift) & 0x0F) << 4));
+      }
+    }
+  }
+  t.data = codes;
+  t.nbytes = static_cast<uint64_t>(rows * cols / 2);
+  t.quant.scheme = ACCELAB_QUANT_SCHEME_ASYMMETRIC;
+  t.quant.bits = 4;
+  t.quant.block_size = 32;
+  t.quant.scale_dtype = ACCELAB_DTYPE_F16;
+  t.quant.scales = scales;
+  t.quant.mins = mins;
+  return t;
+}
+
+// Q6_K super-blocks of 256 {u8 ql[128]; u8 qh[64]; i8 scales[16] (one per 16); f16 d; value
+// d * scale * (q - 32), q six bits} dequantized to F16: their 16-element scales fit none of
+// accelab's block formats (blocks are multiples of 32). Rounding ≤ 2^-11 relative.
+accelab_tensor dequantize_q6_k(Model& model, const GgufTensorInfo& src, int64_t rows, int64_t cols) {
+  const int64_t supers = rows * cols / 256;
+  accelab_tensor t = view(ACCELAB_DTYPE_F16, rows, cols, true);
+  auto* out = buffer<uint16_t>(model, static_cast<uint64_t>(rows * cols));
+  const auto* in = reinterpret_cast<const uint8_t*>(src.data);
+  for (int64_t b = 0; b < supers; ++b) {
+    const uint8_t* ql = in + b * 210;
+    const uint8_t* qh = ql + 128;
+    const auto* sc = reinterpret_cast<const int8_t*>(ql + 192);
+    uint16_t hd;
+    std::memcpy(&hd, ql + 208, 2);
+    const float d = cpu::f16_to_f32(hd);
+    uint16_t* y = out + b * 256;
+    for (int n = 0; n < 2; ++n, ql += 64, qh += 32, sc += 8, y += 128)
+      for (int l = 0; l < 32; ++l) {
+        const int is = l / 16;
+        const int q1 = ((ql[l] & 0x0F) | (((qh[l] >> 0) & 3) << 4)) - 32;
+        const int q2 = ((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32;
+        const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+        const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+        y[l] = cpu::f32_to_f16(d * static_cast<float>(sc[is] * q1));
+        y[l + 32] = cpu::f32_to_f16(d * static_cast<float>(sc[is + 2] * q2));
+        y[l + 64] = cpu::f32_to_f16(d * static_cast<float>(sc[is + 4] * q3));
+        y[l + 96] = cpu::f32_to_f16(d * static_cast<float>(sc[is + 6] * q4));
+      }
+  }
+  t.data = out;
+  t.nbytes = static_cast<uint64_t>(rows * cols) * 2;
+  return t;
+}
+
 // A norm weight (1-D) as F32, converted when the file stores it otherwise.
 accelab_tensor vector_f32(const GgufFile& g, Model& model, const GgufTensorInfo& src, int64_t n) {
   accelab_tensor t = view(ACCELAB_DTYPE_F32, 1, n, false);
@@ -143,8 +220,10 @@ accelab_tensor matrix(const GgufFile& g, Model& model, const GgufTensorInfo& src
       return t;
     }
     case kGgmlQ8_0: case kGgmlQ4_0: case kGgmlQ4_1: return repack_blocks(model, src, rows, cols);
+    case kGgmlQ4_K: return repack_q4_k(model, src, rows, cols);
+    case kGgmlQ6_K: return dequantize_q6_k(model, src, rows, cols);
     default:
-      fail_at(g, src.info_offset, fmt::format("tensor '{}' has type {}, which accelab does not read (F32, F16, BF16, Q8_0, Q4_0 and Q4_1 are)",
+      fail_at(g, src.info_offset, fmt::format("tensor '{}' has type {}, which accelab does not read (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K and Q6_K are)",
                                               src.name, ggml_type_name(src.type)));
   }
 }
