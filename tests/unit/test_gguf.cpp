@@ -139,6 +139,15 @@ TEST(Gguf, MetadataLiesAreRejected) {
   Builder::put<uint64_t>(b.meta, uint64_t{1} << 40);  // an array of u32 longer than the file
   b.n_kv = 1;
   EXPECT_TRUE(Rejected(b.bytes(), "claims 1099511627776 elements of type u32"));
+  // Backed by the file, but 100x its size in memory: refused.
+  b = Builder();
+  Builder::str(b.meta, "many");
+  Builder::put<uint32_t>(b.meta, 9);
+  Builder::put<uint32_t>(b.meta, 0);
+  Builder::put<uint64_t>(b.meta, (uint64_t{1} << 22) + 1);
+  b.meta += std::string((size_t{1} << 22) + 1, '\0');
+  b.n_kv = 1;
+  EXPECT_TRUE(Rejected(b.bytes(), "beyond the limit of 4194304"));
   b = Builder();
   Builder::str(b.meta, "t");
   Builder::put<uint32_t>(b.meta, 13);

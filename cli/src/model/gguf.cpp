@@ -17,6 +17,10 @@ namespace {
 constexpr uint32_t kMaxDims = 4;         // GGML_MAX_DIMS
 constexpr int kMaxArrayDepth = 3;        // arrays of arrays: deeper nesting is refused
 constexpr uint64_t kMaxNameBytes = 256;  // tensor names (GGML_MAX_NAME is 64)
+// Array elements over all metadata: each costs about 100 bytes in memory against as little as 1
+// in the file, so a hostile file could otherwise ask for 100× its size. Vocabularies of 256k
+// tokens (three arrays) stay far below.
+constexpr uint64_t kMaxArrayItems = uint64_t{1} << 22;
 
 struct TypeTraits {
   const char* name;
@@ -115,7 +119,7 @@ uint64_t min_bytes(GgufType t) {
 
 bool known_type(uint32_t t) { return t <= static_cast<uint32_t>(GgufType::f64); }
 
-GgufValue read_value(Cursor& c, GgufType type, const std::string& key, int depth) {
+GgufValue read_value(Cursor& c, GgufType type, const std::string& key, int depth, uint64_t& items) {
   GgufValue v;
   v.type = type;
   v.offset = c.pos();
@@ -148,8 +152,11 @@ GgufValue read_value(Cursor& c, GgufType type, const std::string& key, int depth
       if (n > c.remaining() / min_bytes(v.element))
         c.fail(count_at, fmt::format("{} claims {} elements of type {}, more than the {} bytes left can hold", what, n,
                                      gguf_type_name(v.element), c.remaining()));
+      items += n;
+      if (items > kMaxArrayItems)
+        c.fail(count_at, fmt::format("{} brings the metadata's array elements to {}, beyond the limit of {}", what, items, kMaxArrayItems));
       v.items.reserve(n);
-      for (uint64_t k = 0; k < n; ++k) v.items.push_back(read_value(c, v.element, key, depth + 1));
+      for (uint64_t k = 0; k < n; ++k) v.items.push_back(read_value(c, v.element, key, depth + 1, items));
       break;
     }
   }
@@ -194,6 +201,7 @@ GgufFile GgufFile::parse(const std::string& path, const std::byte* data, uint64_
     c.fail(counts_at, fmt::format("tensor count {} is more than the {} bytes left can hold", tensor_count, c.remaining()));
 
   std::set<std::string> keys;
+  uint64_t array_items = 0;
   g.metadata.reserve(kv_count);
   for (uint64_t k = 0; k < kv_count; ++k) {
     const uint64_t at = c.pos();
@@ -202,7 +210,7 @@ GgufFile GgufFile::parse(const std::string& path, const std::byte* data, uint64_
     const uint64_t type_at = c.pos();
     const auto type = c.read<uint32_t>("a metadata type");
     if (!known_type(type)) c.fail(type_at, fmt::format("metadata '{}' has unknown type {}", key, type));
-    GgufValue v = read_value(c, static_cast<GgufType>(type), key, 0);
+    GgufValue v = read_value(c, static_cast<GgufType>(type), key, 0, array_items);
     g.metadata.emplace_back(std::move(key), std::move(v));
   }
   if (const GgufValue* a = g.find("general.alignment")) {
