@@ -70,6 +70,31 @@ T* buffer(Model& model, uint64_t count) {
   return p;
 }
 
+// A [rows, cols] tensor of accelab blocks of 32 with f16 scales (and mins), its buffers owned by
+// `model` and left for the caller to fill.
+struct BlockTensor {
+  accelab_tensor t;
+  uint8_t* codes;
+  uint16_t *scales, *mins;
+};
+
+BlockTensor block_tensor(Model& model, accelab_dtype dtype, int64_t rows, int64_t cols) {
+  const bool q8 = dtype == ACCELAB_DTYPE_I8, asym = dtype == ACCELAB_DTYPE_U4;
+  BlockTensor b{view(dtype, rows, cols, true), nullptr, nullptr, nullptr};
+  b.t.nbytes = static_cast<uint64_t>(rows * (q8 ? cols : cols / 2));
+  b.codes = buffer<uint8_t>(model, b.t.nbytes);
+  b.scales = buffer<uint16_t>(model, static_cast<uint64_t>(rows * cols / 32));
+  b.mins = asym ? buffer<uint16_t>(model, static_cast<uint64_t>(rows * cols / 32)) : nullptr;
+  b.t.data = b.codes;
+  b.t.quant.scheme = asym ? ACCELAB_QUANT_SCHEME_ASYMMETRIC : ACCELAB_QUANT_SCHEME_SYMMETRIC;
+  b.t.quant.bits = q8 ? 8 : 4;
+  b.t.quant.block_size = 32;
+  b.t.quant.scale_dtype = ACCELAB_DTYPE_F16;
+  b.t.quant.scales = b.scales;
+  b.t.quant.mins = b.mins;
+  return b;
+}
+
 // Q8_0 {f16 d; int8 q[32]}, Q4_0 {f16 d; uint8 q[16]: element j < 16 low nibble of q[j], else the
 // high nibble of q[j - 16]; value (q - 8) d}, Q4_1 {f16 d; f16 m; uint8 q[16]; value q d + m} as
 // accelab blocks of 32: codes row-major (4-bit: two per byte, low nibble first), scales (and mins)
@@ -78,11 +103,9 @@ accelab_tensor repack_blocks(Model& model, const GgufTensorInfo& src, int64_t ro
   const int64_t blocks = cols / 32;
   const bool q8 = src.type == kGgmlQ8_0, asym = src.type == kGgmlQ4_1;
   const uint64_t block_bytes = q8 ? 34 : asym ? 20 : 18;
-  accelab_tensor t = view(q8 ? ACCELAB_DTYPE_I8 : asym ? ACCELAB_DTYPE_U4 : ACCELAB_DTYPE_I4, rows, cols, true);
-  const uint64_t code_bytes = static_cast<uint64_t>(rows * (q8 ? cols : cols / 2));
-  auto* codes = buffer<uint8_t>(model, code_bytes);
-  auto* scales = buffer<uint16_t>(model, static_cast<uint64_t>(rows * blocks));
-  uint16_t* mins = asym ? buffer<uint16_t>(model, static_cast<uint64_t>(rows * blocks)) : nullptr;
+  const BlockTensor out_tensor = block_tensor(model, q8 ? ACCELAB_DTYPE_I8 : asym ? ACCELAB_DTYPE_U4 : ACCELAB_DTYPE_I4, rows, cols);
+  uint8_t* codes = out_tensor.codes;
+  uint16_t *scales = out_tensor.scales, *mins = out_tensor.mins;
   const auto* in = reinterpret_cast<const uint8_t*>(src.data);
   for (int64_t b = 0; b < rows * blocks; ++b) {
     const uint8_t* blk = in + static_cast<uint64_t>(b) * block_bytes;
@@ -102,15 +125,7 @@ accelab_tensor repack_blocks(Model& model, const GgufTensorInfo& src, int64_t ro
       out[j / 2] = static_cast<uint8_t>(nib(j) | (nib(j + 1) << 4));
     }
   }
-  t.data = codes;
-  t.nbytes = code_bytes;
-  t.quant.scheme = asym ? ACCELAB_QUANT_SCHEME_ASYMMETRIC : ACCELAB_QUANT_SCHEME_SYMMETRIC;
-  t.quant.bits = q8 ? 8 : 4;
-  t.quant.block_size = 32;
-  t.quant.scale_dtype = ACCELAB_DTYPE_F16;
-  t.quant.scales = scales;
-  t.quant.mins = mins;
-  return t;
+  return out_tensor.t;
 }
 
 // Q4_K super-blocks of 256 {f16 d; f16 dmin; u8 scales[12] (6-bit scale and min per 32,
@@ -119,10 +134,9 @@ accelab_tensor repack_blocks(Model& model, const GgufTensorInfo& src, int64_t ro
 // min -dmin * m, each rounded to f16 (≤ 2^-11 relative; the codes are exact).
 accelab_tensor repack_q4_k(Model& model, const GgufTensorInfo& src, int64_t rows, int64_t cols) {
   const int64_t supers = rows * cols / 256;
-  accelab_tensor t = view(ACCELAB_DTYPE_U4, rows, cols, true);
-  auto* codes = buffer<uint8_t>(model, static_cast<uint64_t>(rows * cols / 2));
-  auto* scales = buffer<uint16_t>(model, static_cast<uint64_t>(rows * cols / 32));
-  auto* mins = buffer<uint16_t>(model, static_cast<uint64_t>(rows * cols / 32));
+  const BlockTensor out_tensor = block_tensor(model, ACCELAB_DTYPE_U4, rows, cols);
+  uint8_t* codes = out_tensor.codes;
+  uint16_t *scales = out_tensor.scales, *mins = out_tensor.mins;
   const auto* in = reinterpret_cast<const uint8_t*>(src.data);
   for (int64_t b = 0; b < supers; ++b) {
     const uint8_t* blk = in + b * 144;
@@ -145,15 +159,7 @@ accelab_tensor repack_q4_k(Model& model, const GgufTensorInfo& src, int64_t rows
       }
     }
   }
-  t.data = codes;
-  t.nbytes = static_cast<uint64_t>(rows * cols / 2);
-  t.quant.scheme = ACCELAB_QUANT_SCHEME_ASYMMETRIC;
-  t.quant.bits = 4;
-  t.quant.block_size = 32;
-  t.quant.scale_dtype = ACCELAB_DTYPE_F16;
-  t.quant.scales = scales;
-  t.quant.mins = mins;
-  return t;
+  return out_tensor.t;
 }
 
 // Q6_K super-blocks of 256 {u8 ql[128]; u8 qh[64]; i8 scales[16] (one per 16); f16 d; value

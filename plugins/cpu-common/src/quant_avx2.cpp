@@ -130,12 +130,7 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
   const int bias = F == QuantFormat::q8 ? 0 : weight_bias(F);  // q8: the sign trick needs none
   const int64_t octets = ceil_div(w.groups_, kOctet);
   const uint8_t* rows[G];
-  for (int g = 0; g < G; ++g) {
-    rows[g] = w.row(o[g]);
-    // The row's scales and mins follow its codes: prefetch the part of the stream the chunks miss.
-    for (int64_t line = w.row_bytes_; line < w.row_stride_; line += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(rows[g] + line + kPrefetchBytes), _MM_HINT_T0);
-  }
+  decode_row_pointers(w, o, rows, kPrefetchBytes);
   __m256 acc[R][G];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) acc[r][g] = _mm256_setzero_ps();

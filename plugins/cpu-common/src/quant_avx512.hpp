@@ -99,12 +99,7 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
   constexpr bool kAsym = F == QuantFormat::q4_asym;
   const int64_t chunks = w.row_bytes_ / kBytes;
   const uint8_t* rows[G];
-  for (int g = 0; g < G; ++g) {
-    rows[g] = w.row(o[g]);
-    // The row's scales and mins follow its codes: prefetch the part of the stream the chunks miss.
-    for (int64_t line = w.row_bytes_; line < w.row_stride_; line += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(rows[g] + line + kPrefetchBytes), _MM_HINT_T0);
-  }
+  decode_row_pointers(w, o, rows, kPrefetchBytes);
   __m512 acc[R][G];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) acc[r][g] = _mm512_setzero_ps();

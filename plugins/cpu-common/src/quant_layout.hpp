@@ -85,6 +85,16 @@ inline const int8_t* transposed_activations(const QuantActivations& a) {
   return buffer.data();
 }
 
+/// Pointers to weight rows o[0..G) for a decode step, prefetching the part of each row's stream
+/// past its codes (scales, mins, padding) that the per-chunk prefetches `prefetch_bytes` ahead miss.
+template <int G>
+void decode_row_pointers(const QuantMatrix& w, const int64_t (&o)[G], const uint8_t* (&rows)[G], int64_t prefetch_bytes) {
+  for (int g = 0; g < G; ++g) {
+    rows[g] = w.row(o[g]);
+    for (int64_t line = w.row_bytes_; line < w.row_stride_; line += 64) __builtin_prefetch(rows[g] + line + prefetch_bytes);
+  }
+}
+
 constexpr int64_t kPassRows = 4;  // activation rows that share one pass over the weights
 
 /// Calls pass(rows, r0) for rows r0 .. r0 + rows of `total`, in even passes of at most kPassRows
