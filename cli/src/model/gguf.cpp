@@ -270,7 +270,7 @@ GgufFile GgufFile::parse(const std::string& path, const std::byte* data, uint64_
 }
 
 GgufFile GgufFile::open(const std::string& path) {
-  auto file = std::make_shared<const MappedFile>(path);
+  auto file = MappedFile::shared(path);
   GgufFile g = parse(path, file->data(), file->size());
   g.file = std::move(file);
   return g;

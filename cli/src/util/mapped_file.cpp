@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "util/error.hpp"
 
@@ -22,6 +24,9 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     throw FileError(path + ": not a regular file");
   }
   size_ = static_cast<uint64_t>(st.st_size);
+  device_ = static_cast<uint64_t>(st.st_dev);
+  inode_ = static_cast<uint64_t>(st.st_ino);
+  mtime_ns_ = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   if (size_ > 0) {
     void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
@@ -32,6 +37,24 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     data_ = static_cast<const std::byte*>(p);
   }
   ::close(fd);
+}
+
+std::shared_ptr<const MappedFile> MappedFile::shared(const std::string& path) {
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<const MappedFile>> live;
+  struct stat st {};
+  std::lock_guard lock(mutex);
+  if (::stat(path.c_str(), &st) == 0) {
+    auto it = live.find(path);
+    if (it != live.end())
+      if (auto m = it->second.lock(); m && m->device_ == static_cast<uint64_t>(st.st_dev) &&
+                                      m->inode_ == static_cast<uint64_t>(st.st_ino) && m->size_ == static_cast<uint64_t>(st.st_size) &&
+                                      m->mtime_ns_ == static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec)
+        return m;
+  }
+  auto m = std::make_shared<const MappedFile>(path);
+  live[path] = m;
+  return m;
 }
 
 MappedFile::~MappedFile() {

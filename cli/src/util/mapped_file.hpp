@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -12,6 +13,10 @@ namespace accelab {
 class MappedFile {
  public:
   explicit MappedFile(const std::string& path);
+  /// The same file mapped once per process: a live mapping of the same unchanged file (device,
+  /// inode, size and modification time) is shared, so that several pipelines of one run that
+  /// load one checkpoint neither map it twice nor count its pages twice in the resident set.
+  static std::shared_ptr<const MappedFile> shared(const std::string& path);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -25,6 +30,8 @@ class MappedFile {
   std::string path_;
   const std::byte* data_ = nullptr;
   uint64_t size_ = 0;
+  uint64_t device_ = 0, inode_ = 0;
+  int64_t mtime_ns_ = 0;
 };
 
 }  // namespace accelab
