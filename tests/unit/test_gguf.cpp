@@ -352,6 +352,29 @@ TEST(Gguf, KQuantsMatchGgmlsDequantization) {
   }
 }
 
+TEST(Gguf, SkeletonDescribesTheConvertedTensorsWithoutConverting) {
+  std::string q4k, q6k;
+  const std::string bytes = k_quant_model(q4k, q6k);
+  const auto full = model_from_gguf(parse(bytes));
+  const auto skeleton = model_from_gguf(parse(bytes), false);
+  ASSERT_EQ(skeleton->tensors().size(), full->tensors().size());
+  for (size_t i = 0; i < full->tensors().size(); ++i) {
+    const accelab_tensor &a = full->tensors()[i], &b = skeleton->tensors()[i];
+    SCOPED_TRACE(a.name);
+    EXPECT_EQ(b.dtype, a.dtype);
+    EXPECT_EQ(b.nbytes, a.nbytes);
+    EXPECT_EQ(b.quant.scheme, a.quant.scheme);
+    EXPECT_EQ(b.quant.block_size, a.quant.block_size);
+    EXPECT_EQ(b.quant.bits, a.quant.bits);
+    EXPECT_EQ(tensor_storage_bytes(b), tensor_storage_bytes(a));
+  }
+  // The converted ones (Q4_K repacked, Q6_K dequantized) have no data; F32 stays in place.
+  EXPECT_EQ(skeleton->tensor(skeleton->find("blk.0.attn_q.weight")).data, nullptr);
+  EXPECT_EQ(skeleton->tensor(skeleton->find("blk.0.attn_q.weight")).quant.scales, nullptr);
+  EXPECT_EQ(skeleton->tensor(skeleton->find("blk.0.ffn_up.weight")).data, nullptr);
+  EXPECT_NE(skeleton->tensor(skeleton->find("blk.0.attn_k.weight")).data, nullptr);
+}
+
 TEST(Gguf, SharedStoriesGgufEqualsItsLlama2cCheckpoint) {
   const std::string gguf = test_support::data_path("models/stories260K-f32.gguf");
   const std::string bin = test_support::data_path("models/stories260K.bin");

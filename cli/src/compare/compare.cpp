@@ -76,7 +76,7 @@ double threshold_for(const CompareOptions& o, const std::string& metric) {
 }
 
 std::optional<MetricChange> compare_metric(const MetricSource& src, const json& b, const json& n,
-                                           const CompareOptions& o, std::set<std::string>& few) {
+                                           const CompareOptions& o, std::set<std::pair<size_t, size_t>>& few) {
   const json* bs = field(b, src.path);
   const json* ns = field(n, src.path);
   const auto bm = median_of(bs), nm = median_of(ns);
@@ -98,11 +98,11 @@ std::optional<MetricChange> compare_metric(const MetricSource& src, const json& 
     m.significant = *m.p < o.alpha;
     if (mann_whitney_min_p(sb.size(), sn.size()) >= o.alpha) {
       m.note = fmt::format("{} vs {} repetitions can never reach p < {}", sb.size(), sn.size(), o.alpha);
-      few.insert(fmt::format("{} vs {}", sb.size(), sn.size()));
+      few.emplace(sb.size(), sn.size());
     }
   } else if (!sb.empty() || !sn.empty()) {
     m.note = "too few samples to test";
-    few.insert(fmt::format("{} vs {}", sb.size(), sn.size()));
+    few.emplace(sb.size(), sn.size());
   } else {
     m.significant = true;  // one value per side (quality, memory): the threshold alone decides
   }
@@ -127,7 +127,8 @@ Comparison compare_results(const json& base, const json& now, const CompareOptio
   Comparison c;
   std::map<std::string, const json*> by_key;
   for (const json& r : brows) by_key.emplace(row_key(r), &r);
-  std::set<std::string> matched, few;
+  std::set<std::string> matched;
+  std::set<std::pair<size_t, size_t>> few;  // repetition counts (BASE, NEW) the test cannot judge
   for (const json& n : nrows) {
     const std::string key = row_key(n);
     auto it = by_key.find(key);
@@ -164,10 +165,10 @@ Comparison compare_results(const json& base, const json& now, const CompareOptio
     if (!matched.count(row_key(b))) c.only_base.push_back(row_key(b));
   if (c.rows.empty())
     throw CompareInputError(fmt::format("BASE and NEW have no row in common (BASE: {} rows, NEW: {} rows)", brows.size(), nrows.size()));
-  for (const std::string& sizes : few)
-    c.warnings.push_back(fmt::format("{} repetitions: too few, the Mann-Whitney test can never reach p < {} (the smallest p is {:.3g}); "
+  for (const auto& [nb, nn] : few)
+    c.warnings.push_back(fmt::format("{} vs {} repetitions: too few, the Mann-Whitney test can never reach p < {} (the smallest p is {:.3g}); "
                                      "changes of these rows cannot count as regressions, measure more repetitions",
-                                     sizes, o.alpha, 0.0 + mann_whitney_min_p(std::stoul(sizes), std::stoul(sizes.substr(sizes.find("vs") + 3)))));
+                                     nb, nn, o.alpha, mann_whitney_min_p(nb, nn)));
   if (!c.only_base.empty() || !c.only_new.empty())
     c.warnings.push_back(fmt::format("{} row(s) only in BASE and {} only in NEW were not compared", c.only_base.size(), c.only_new.size()));
   return c;

@@ -89,7 +89,9 @@ accelab_model_config llama_config_from_gguf(const GgufFile& g);
 /// symmetric int4 and asymmetric uint4 blocks of 32 with f16 scales; Q4_K into uint4 blocks of
 /// 32, its scale and min products rounded to f16; Q6_K dequantized to F16; 1-D tensors as F32). The
 /// classifier is shared when there is no output.weight. Throws FileError naming what is wrong.
-std::unique_ptr<Model> model_from_gguf(const GgufFile& g);
+/// Without `with_data`, tensors that need converting are described but not converted (NULL data,
+/// no scales): enough to plan pipelines, like llama2c_skeleton.
+std::unique_ptr<Model> model_from_gguf(const GgufFile& g, bool with_data = true);
 
 /// The vocabulary embedded in a GGUF (tokenizer.ggml.model = "llama"): tokens with SentencePiece's
 /// "▁" turned into spaces (llama2.c's convention), scores, BOS and EOS ids. Throws FileError.

@@ -71,20 +71,22 @@ T* buffer(Model& model, uint64_t count) {
 }
 
 // A [rows, cols] tensor of accelab blocks of 32 with f16 scales (and mins), its buffers owned by
-// `model` and left for the caller to fill.
+// `model` and left for the caller to fill; with `allocate` false, the description only (NULL data).
 struct BlockTensor {
   accelab_tensor t;
   uint8_t* codes;
   uint16_t *scales, *mins;
 };
 
-BlockTensor block_tensor(Model& model, accelab_dtype dtype, int64_t rows, int64_t cols) {
+BlockTensor block_tensor(Model& model, accelab_dtype dtype, int64_t rows, int64_t cols, bool allocate = true) {
   const bool q8 = dtype == ACCELAB_DTYPE_I8, asym = dtype == ACCELAB_DTYPE_U4;
   BlockTensor b{view(dtype, rows, cols, true), nullptr, nullptr, nullptr};
   b.t.nbytes = static_cast<uint64_t>(rows * (q8 ? cols : cols / 2));
-  b.codes = buffer<uint8_t>(model, b.t.nbytes);
-  b.scales = buffer<uint16_t>(model, static_cast<uint64_t>(rows * cols / 32));
-  b.mins = asym ? buffer<uint16_t>(model, static_cast<uint64_t>(rows * cols / 32)) : nullptr;
+  if (allocate) {
+    b.codes = buffer<uint8_t>(model, b.t.nbytes);
+    b.scales = buffer<uint16_t>(model, static_cast<uint64_t>(rows * cols / 32));
+    b.mins = asym ? buffer<uint16_t>(model, static_cast<uint64_t>(rows * cols / 32)) : nullptr;
+  }
   b.t.data = b.codes;
   b.t.quant.scheme = asym ? ACCELAB_QUANT_SCHEME_ASYMMETRIC : ACCELAB_QUANT_SCHEME_SYMMETRIC;
   b.t.quant.bits = q8 ? 8 : 4;
@@ -120,7 +122,7 @@ accelab_tensor repack_blocks(Model& model, const GgufTensorInfo& src, int64_t ro
     for (int j = 0; j < 32; j += 2) {
       auto nib = [&](int e) {
         const int v = e < 16 ? q[e] & 0x0F : q[e - 16] >> 4;
-        return static_cast<uint8_t>(asym ? v : ((v - 8) & 0x0F));  // int4 two's complement
+        return static_cast<uint8_t>(asym ? v : v ^ 8);  // q in 0..15 -> two's complement int4 q - 8
       };
       out[j / 2] = static_cast<uint8_t>(nib(j) | (nib(j + 1) << 4));
     }
@@ -196,8 +198,8 @@ accelab_tensor dequantize_q6_k(Model& model, const GgufTensorInfo& src, int64_t 
   return t;
 }
 
-// A norm weight (1-D) as F32, converted when the file stores it otherwise.
-accelab_tensor vector_f32(const GgufFile& g, Model& model, const GgufTensorInfo& src, int64_t n) {
+// A norm weight (1-D) as F32, converted when the file stores it otherwise (not without `data`).
+accelab_tensor vector_f32(const GgufFile& g, Model& model, const GgufTensorInfo& src, int64_t n, bool data) {
   accelab_tensor t = view(ACCELAB_DTYPE_F32, 1, n, false);
   t.nbytes = static_cast<uint64_t>(n) * 4;
   if (src.type == kGgmlF32) {
@@ -206,6 +208,7 @@ accelab_tensor vector_f32(const GgufFile& g, Model& model, const GgufTensorInfo&
   }
   if (src.type != kGgmlF16 && src.type != kGgmlBF16)
     fail_at(g, src.info_offset, fmt::format("tensor '{}' has type {}; a norm weight must be F32, F16 or BF16", src.name, ggml_type_name(src.type)));
+  if (!data) return t;
   float* out = buffer<float>(model, static_cast<uint64_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     uint16_t h;
@@ -216,7 +219,22 @@ accelab_tensor vector_f32(const GgufFile& g, Model& model, const GgufTensorInfo&
   return t;
 }
 
-accelab_tensor matrix(const GgufFile& g, Model& model, const GgufTensorInfo& src, int64_t rows, int64_t cols) {
+// A weight matrix as the host holds it; without `data` its description only: what the conversion
+// would produce, nothing converted (plan-time skeletons of large quantized files stay cheap).
+accelab_tensor matrix(const GgufFile& g, Model& model, const GgufTensorInfo& src, int64_t rows, int64_t cols, bool data) {
+  if (!data) {
+    switch (src.type) {
+      case kGgmlQ8_0: return block_tensor(model, ACCELAB_DTYPE_I8, rows, cols, false).t;
+      case kGgmlQ4_0: return block_tensor(model, ACCELAB_DTYPE_I4, rows, cols, false).t;
+      case kGgmlQ4_1: case kGgmlQ4_K: return block_tensor(model, ACCELAB_DTYPE_U4, rows, cols, false).t;
+      case kGgmlQ6_K: {
+        accelab_tensor t = view(ACCELAB_DTYPE_F16, rows, cols, true);
+        t.nbytes = static_cast<uint64_t>(rows * cols) * 2;
+        return t;
+      }
+      default: break;  // in place anyway, or rejected below
+    }
+  }
   switch (src.type) {
     case kGgmlF32: case kGgmlF16: case kGgmlBF16: {
       accelab_tensor t = view(src.type == kGgmlF32 ? ACCELAB_DTYPE_F32 : src.type == kGgmlF16 ? ACCELAB_DTYPE_F16 : ACCELAB_DTYPE_BF16,
@@ -276,16 +294,16 @@ accelab_model_config llama_config_from_gguf(const GgufFile& g) {
   return c;
 }
 
-std::unique_ptr<Model> model_from_gguf(const GgufFile& g) {
+std::unique_ptr<Model> model_from_gguf(const GgufFile& g, bool with_data) {
   const accelab_model_config c = llama_config_from_gguf(g);
   auto model = std::make_unique<Model>(g.path, c);
   if (g.file) model->keep(g.file);
   const int64_t dim = c.dim, hidden = c.hidden_dim, kv_dim = int64_t{c.head_size} * c.n_kv_heads;
   auto add_matrix = [&](const std::string& name, int64_t rows, int64_t cols) {
-    model->add_tensor(name, matrix(g, *model, expect(g, name, rows, cols, true), rows, cols));
+    model->add_tensor(name, matrix(g, *model, expect(g, name, rows, cols, true), rows, cols, with_data));
   };
   auto add_vector = [&](const std::string& name, int64_t n) {
-    model->add_tensor(name, vector_f32(g, *model, expect(g, name, 1, n, false), n));
+    model->add_tensor(name, vector_f32(g, *model, expect(g, name, 1, n, false), n, with_data));
   };
   add_matrix("token_embd.weight", c.vocab_size, dim);
   for (int32_t l = 0; l < c.n_layers; ++l) {

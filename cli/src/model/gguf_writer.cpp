@@ -101,7 +101,7 @@ std::vector<uint8_t> to_ggml_blocks(const accelab_tensor& t, int64_t rows, int64
     const uint8_t* in = codes + b * 16;
     auto code = [&](int e) {
       const int nib = (in[e / 2] >> (4 * (e % 2))) & 0x0F;
-      return asym ? nib : ((nib ^ 8) - 8) + 8;  // signed int4 -> q + 8 in 0..15
+      return asym ? nib : nib ^ 8;  // two's complement int4 c -> c + 8 in 0..15
     };
     for (int j = 0; j < 16; ++j) q[j] = static_cast<uint8_t>(code(j) | (code(j + 16) << 4));
   }

@@ -20,7 +20,7 @@ accelab_model_config model_file_config(const std::string& path) {
 }
 
 std::unique_ptr<Model> model_file_skeleton(const std::string& path) {
-  if (is_gguf_file(path)) return model_from_gguf(GgufFile::open(path));
+  if (is_gguf_file(path)) return model_from_gguf(GgufFile::open(path), false);
   return llama2c_skeleton(path, read_llama2c_header(path).config);
 }
 

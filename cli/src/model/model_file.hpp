@@ -17,8 +17,8 @@ std::unique_ptr<Model> load_model_file(const std::string& path);
 /// metadata (GGUF).
 accelab_model_config model_file_config(const std::string& path);
 
-/// A model with the file's tensors as metadata, enough to plan pipelines (llama2.c: NULL data;
-/// GGUF: the model itself, mapped).
+/// A model with the file's tensors as metadata, enough to plan pipelines (NULL data where the
+/// tensor would need reading or converting).
 std::unique_ptr<Model> model_file_skeleton(const std::string& path);
 
 /// A tokenizer: a llama2.c tokenizer file, or the vocabulary embedded in a GGUF (a GGUF model is
