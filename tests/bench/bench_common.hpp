@@ -44,5 +44,6 @@ void register_matrix_benchmarks();
 void register_vector_benchmarks();
 void register_peak_benchmarks();
 void register_quant_benchmarks();
+void register_decode_step_benchmarks();
 
 }  // namespace accelab::cpu::bench

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   accelab::cpu::bench::register_vector_benchmarks();
   accelab::cpu::bench::register_peak_benchmarks();
   accelab::cpu::bench::register_quant_benchmarks();
+  accelab::cpu::bench::register_decode_step_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

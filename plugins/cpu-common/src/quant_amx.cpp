@@ -1,16 +1,23 @@
 // The avx512-vnni+amx quantized variant (compile flags in CMakeLists.txt): the VNNI decode kernel
-// for few activation rows, and for many (prefill) an AMX-INT8 GEMM. quant_dispatch.cpp offers it
-// only once the kernel has granted this process the tile state.
+// for few activation rows, and for many (prefill) an AMX-BF16 GEMM on dequantized panels.
+// quant_dispatch.cpp offers it only once the kernel has granted this process the tile state.
 //
-// Tiles: A = 16 weight rows x one group of 32 signed codes, transposed from the lane layout into
-// a per-thread panel first (4-bit: unpacked; q4_asym's 0..15 are signed too, so no bias needs
-// correcting), B = 16 activation rows x one group in the VNNI layout [8][16][4], C = their 16 x 16
-// int32 dot products (signed x signed, tdpbssd). Two A and two B tiles give
-// four C tiles per group; each is stored and scaled into float accumulators at once, since every
-// group has its own activation scale.
+// Why bf16 and not AMX-INT8: with a scale per 32 codes on both sides, an int8 tile product covers
+// one group, so every 32 codes each 16 x 16 int32 result tile had to be stored, converted and
+// scaled into float accumulators; that bookkeeping, not the multiplies, was two thirds of the
+// time. Dequantized to bf16 (weights code x scale (+ min), activations code x scale), the scales
+// are folded into the operands and the tiles accumulate in f32 over the whole row: results leave
+// the tiles once per 16 x 16 block. The price is bf16's 8-bit mantissa on both operands
+// (relative error <= 2^-8 per product, tests/kernels allow 5e-3 of the terms' magnitude), small
+// next to the int8 quantization itself.
+//
+// Tiles: A = 16 weight rows x 32 inputs (bf16, row-major; a per-thread panel of 32 rows,
+// unpacked from the lane layout), B = 16 activation rows x 32 inputs as bf16 pairs (the VNNI
+// layout [16][16][2]), C = 16 x 16 f32. Two A and two B tiles give four C tiles per step of 32
+// inputs; the next panel's rows are prefetched while one computes.
+#include <algorithm>
 #include <cstring>
 
-#include "half_scalar.hpp"
 #include "quant_avx512.hpp"
 #include "quant_variants.hpp"
 #include "scratch.hpp"
@@ -20,65 +27,13 @@ namespace {
 
 constexpr int64_t kTile = 16;          // rows of A and C tiles; activation rows of a B tile
 constexpr int64_t kPanel = 2 * kTile;  // weight rows per panel (two A tiles)
-constexpr int64_t kTileBytes = kTile * kGroup;
-constexpr int64_t kChunkBlocks = 32;   // B tiles of activation rows kept in L2 while panels stream
+constexpr int64_t kChunkBlocks = 8;    // blocks of 16 activation rows whose B tiles stay in L2
 constexpr int64_t kAmxMinRows = 16;    // fewer activation rows: the decode kernel
 
 struct alignas(64) TileConfig {
   uint8_t palette = 1, start_row = 0, reserved[14] = {};
   uint16_t colsb[16] = {};
   uint8_t rows[16] = {};
-};
-
-// Tiles 0-3: C, 4-5: A, 6-7: B.
-TileConfig tile_config() {
-  TileConfig c;
-  for (int t = 0; t < 8; ++t) {
-    c.rows[t] = t == 6 || t == 7 ? kGroup / 4 : kTile;
-    c.colsb[t] = t == 4 || t == 5 ? kGroup : 64;
-  }
-  return c;
-}
-
-// The activations as B tiles: codes[block][group] (512 bytes each), and per block and group the
-// 16 rows' scale and scale * code sum. Rows past the last are zero.
-struct PackedInputs {
-  int8_t* codes;
-  float *dx, *dsum;
-};
-
-PackedInputs pack_inputs(const QuantActivations& a, int64_t blocks, int64_t groups) {
-  const auto tiles = static_cast<size_t>(blocks * groups);
-  float* space = scratch(0, tiles * (kTileBytes / 4 + 2 * kTile));
-  PackedInputs p{reinterpret_cast<int8_t*>(space), space + tiles * kTileBytes / 4,
-                 space + tiles * (kTileBytes / 4 + kTile)};
-  for (int64_t b = 0; b < blocks; ++b)
-    for (int64_t g = 0; g < groups; ++g) {
-      const int64_t tile = b * groups + g;
-      int8_t* dst = p.codes + tile * kTileBytes;
-      for (int64_t n = 0; n < kTile; ++n) {
-        const int64_t r = b * kTile + n, side = tile * kTile + n;
-        if (r >= a.rows_) {
-          for (int64_t k = 0; k < kGroup / 4; ++k) std::memset(dst + k * 64 + n * 4, 0, 4);
-          p.dx[side] = p.dsum[side] = 0.0f;
-          continue;
-        }
-        const int8_t* src = a.q_.data() + (r * a.groups_ + g) * kGroup;
-        for (int64_t k = 0; k < kGroup / 4; ++k) std::memcpy(dst + k * 64 + n * 4, src + 4 * k, 4);
-        const int32_t sum = a.sum_[static_cast<size_t>(r * a.groups_ + g)];
-        p.dx[side] = a.d_[static_cast<size_t>(r * a.groups_ + g)];
-        p.dsum[side] = p.dx[side] * static_cast<float>(sum);
-      }
-    }
-  return p;
-}
-
-// A panel of up to kPanel weight rows from o0: codes as A tiles [group][kPanel][32] of signed
-// codes (the stored ones minus their bias), and scales (mins) as floats [block][kPanel]. Groups
-// are packed in whole chunks (the scratch holds the padding). Rows past n: zero.
-struct Panel {
-  int8_t* codes;
-  float *scales, *mins;
 };
 
 // The 8 vectors of a chunk (lane L of vector j: codes 4j..4j+3 of group L) as signed codes.
@@ -115,105 +70,127 @@ void store_chunk_groups(const __m512i (&v)[8], int8_t* dst, int64_t stride) {
   }
 }
 
+// B tiles of activation rows 16 b .. for blocks b in [b0, b1) (rows past the last zero), as
+// bf16 pairs: dword kk of column n holds inputs 2kk and 2kk + 1 of row n, each the dequantized
+// int8 code; [block - b0][group][16][16] dwords.
+const uint32_t* pack_bf16_inputs(const QuantActivations& a, int64_t b0, int64_t b1) {
+  const int64_t groups = a.groups_;
+  auto* out = reinterpret_cast<uint32_t*>(scratch(0, static_cast<size_t>((b1 - b0) * groups * 256)));
+  const __m512i column = _mm512_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240);
+  auto half_group = [](const int8_t* codes, __m512 d) {
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes)))), d);
+  };
+  for (int64_t b = b0; b < b1; ++b)
+    for (int64_t n = 0; n < kTile; ++n) {
+      const int64_t r = b * kTile + n;
+      for (int64_t g = 0; g < groups; ++g) {
+        __m512i v = _mm512_setzero_si512();
+        if (r < a.rows_) {
+          const int8_t* codes = a.q_.data() + (r * groups + g) * kGroup;
+          const __m512 d = _mm512_set1_ps(a.d_[static_cast<size_t>(r * groups + g)]);
+          v = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(half_group(codes + 16, d), half_group(codes, d)));
+        }
+        _mm512_i32scatter_epi32(out + ((b - b0) * groups + g) * 256 + n, column, v, 4);
+      }
+    }
+  return out;
+}
+
+// A tiles: up to kPanel weight rows from o0 as bf16 (code x scale (+ min)), [group][kPanel][32].
 template <QuantFormat F>
-Panel pack_panel(const QuantMatrix& w, int64_t o0, int64_t n) {
-  const int64_t blocks = w.blocks_per_row_, chunks = w.row_bytes_ / kChunkBytes<F>;
-  const int64_t code_floats = chunks * kChunkGroups * kPanel * kGroup / 4;
-  float* space = scratch(1, static_cast<size_t>(code_floats + 2 * blocks * kPanel));
-  Panel p{reinterpret_cast<int8_t*>(space), space + code_floats, space + code_floats + blocks * kPanel};
+const uint16_t* pack_bf16_panel(const QuantMatrix& w, int64_t o0, int64_t n) {
+  const int64_t chunks = w.row_bytes_ / kChunkBytes<F>, groups = chunks * kChunkGroups;
+  const int64_t real_groups = ceil_div(w.cols_, kGroup);
+  auto* panel = reinterpret_cast<uint16_t*>(scratch(1, static_cast<size_t>(groups * kPanel * kGroup / 2)));
+  alignas(64) int8_t natural[kChunkGroups * kGroup];
   for (int64_t m = 0; m < kPanel; ++m) {
     if (m >= n) {
-      for (int64_t g = 0; g < chunks * kChunkGroups; ++g) std::memset(p.codes + (g * kPanel + m) * kGroup, 0, kGroup);
-      for (int64_t b = 0; b < blocks; ++b) p.scales[b * kPanel + m] = p.mins[b * kPanel + m] = 0.0f;
+      for (int64_t g = 0; g < groups; ++g) std::memset(panel + (g * kPanel + m) * kGroup, 0, 2 * kGroup);
       continue;
     }
     const uint8_t* row = w.row(o0 + m);
-    for (int64_t b = 0; b < blocks; ++b) {
-      p.scales[b * kPanel + m] = half_to_float(w.row_scales(o0 + m)[b]);
-      p.mins[b * kPanel + m] = F == QuantFormat::q4_asym ? half_to_float(w.row_mins(o0 + m)[b]) : 0.0f;
-    }
+    const uint16_t* scales = w.row_scales(o0 + m);
+    const uint16_t* mins = F == QuantFormat::q4_asym ? w.row_mins(o0 + m) : nullptr;
     for (int64_t c = 0; c < chunks; ++c) {
       __m512i v[8];
       load_signed_chunk<F>(row + c * kChunkBytes<F>, v);
-      store_chunk_groups(v, p.codes + (c * kChunkGroups * kPanel + m) * kGroup, kPanel * kGroup);
+      store_chunk_groups(v, natural, kGroup);
+      for (int64_t l = 0; l < kChunkGroups; ++l) {
+        const int64_t g = c * kChunkGroups + l;
+        const int64_t block = w.group_block_[static_cast<size_t>(g)];
+        const bool real = g < real_groups;
+        const __m512 s = _mm512_set1_ps(real ? _cvtsh_ss(scales[block]) : 0.0f);
+        const __m512 mn = _mm512_set1_ps(real && mins ? _cvtsh_ss(mins[block]) : 0.0f);
+        const int8_t* codes = natural + l * kGroup;
+        const __m512 lo = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(codes)))), s, mn);
+        const __m512 hi = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(codes + 16)))), s, mn);
+        _mm512_store_si512(panel + (g * kPanel + m) * kGroup, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
+      }
     }
   }
-  return p;
-}
-
-// acc[m][16 * tb + n] += the scaled group products of C tile `c` (A tile ta, B tile tb).
-template <bool kAsym>
-void scale_tile(const int32_t (&c)[kTile][kTile], int ta, int tb, const PackedInputs& in,
-                int64_t tile, const Panel& panel, int64_t block, float (&acc)[kPanel][kPanel]) {
-  const __m512 dx = _mm512_loadu_ps(in.dx + tile * kTile);
-  const __m512 dsum = _mm512_loadu_ps(in.dsum + tile * kTile);
-  for (int64_t i = 0; i < kTile; ++i) {
-    const int64_t m = ta * kTile + i;
-    float* out = acc[m] + tb * kTile;
-    const __m512 isum = _mm512_cvtepi32_ps(_mm512_load_si512(c[i]));
-    const __m512 s = _mm512_mul_ps(dx, _mm512_set1_ps(panel.scales[block * kPanel + m]));
-    __m512 v = _mm512_fmadd_ps(isum, s, _mm512_loadu_ps(out));
-    if constexpr (kAsym) v = _mm512_fmadd_ps(_mm512_set1_ps(panel.mins[block * kPanel + m]), dsum, v);
-    _mm512_storeu_ps(out, v);
-  }
+  return panel;
 }
 
 template <QuantFormat F>
-void amx_gemm(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
-              int64_t o_begin, int64_t o_end) {
-  constexpr bool kAsym = F == QuantFormat::q4_asym;
-  const TileConfig config = tile_config();
+void amx_bf16_gemm(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
+                   int64_t o_begin, int64_t o_end) {
+  TileConfig config;
+  for (int t = 0; t < 8; ++t) {
+    config.rows[t] = kTile;
+    config.colsb[t] = 64;
+  }
   _tile_loadconfig(&config);
-  const int64_t groups = w.groups_;
+  const int64_t groups = a.groups_;
   const int64_t blocks = ceil_div(a.rows_, 2 * kTile) * 2;  // B tiles, in pairs
-  const PackedInputs in = pack_inputs(a, blocks, groups);
-  // Group g's products are scaled while group g + 1's tiles compute (the stores have landed).
-  alignas(64) int32_t c[2][4][kTile][kTile];
-  alignas(64) float acc[kPanel][kPanel];
-
-  for (int64_t b0 = 0; b0 < blocks; b0 += kChunkBlocks)
+  alignas(64) float c[4][kTile][kTile];
+  for (int64_t b0 = 0; b0 < blocks; b0 += kChunkBlocks) {
+    const int64_t b1 = std::min(blocks, b0 + kChunkBlocks);
+    const uint32_t* in = pack_bf16_inputs(a, b0, b1);
     for (int64_t o0 = o_begin; o0 < o_end; o0 += kPanel) {
-      const int64_t n = o_end - o0 < kPanel ? o_end - o0 : kPanel;
-      const Panel panel = pack_panel<F>(w, o0, n);
-      for (int64_t b = b0; b < blocks && b < b0 + kChunkBlocks; b += 2) {
-        auto scale_group = [&](int64_t g) {
-          const int64_t block = w.group_block_[static_cast<size_t>(g)];
-          for (int t = 0; t < 4; ++t)
-            scale_tile<kAsym>(c[g % 2][t], t / 2, t % 2, in, (b + t % 2) * groups + g, panel, block, acc);
-        };
-        std::memset(acc, 0, sizeof acc);
-        for (int64_t g = 0; g < groups; ++g) {
-          _tile_zero(0);
-          _tile_zero(1);
-          _tile_zero(2);
-          _tile_zero(3);
-          _tile_loadd(4, panel.codes + g * kPanel * kGroup, kGroup);
-          _tile_loadd(5, panel.codes + (g * kPanel + kTile) * kGroup, kGroup);
-          _tile_loadd(6, in.codes + (b * groups + g) * kTileBytes, 64);
-          _tile_loadd(7, in.codes + ((b + 1) * groups + g) * kTileBytes, 64);
-          _tile_dpbssd(0, 4, 6);
-          _tile_dpbssd(1, 4, 7);
-          _tile_dpbssd(2, 5, 6);
-          _tile_dpbssd(3, 5, 7);
-          auto& stored = c[g % 2];
-          _tile_stored(0, stored[0], 64);
-          _tile_stored(1, stored[1], 64);
-          _tile_stored(2, stored[2], 64);
-          _tile_stored(3, stored[3], 64);
-          if (g > 0) scale_group(g - 1);
+      const int64_t n = std::min(kPanel, o_end - o0);
+      const uint16_t* panel = pack_bf16_panel<F>(w, o0, n);
+      // The next panel's rows (this block chunk's, or the next chunk's first) stream in from
+      // memory while this one computes: a line or a few per step of 32 inputs.
+      const int64_t next_o = o0 + kPanel < o_end ? o0 + kPanel : o_begin;
+      const int64_t next_rows = next_o == o_begin && b1 == blocks ? 0 : std::min(kPanel, o_end - next_o);
+      const auto* next = reinterpret_cast<const char*>(w.row(next_o));
+      const int64_t lines = next_rows * w.row_stride_ / 64, steps = (b1 - b0) / 2 * groups;
+      int64_t step = 0;
+      for (int64_t b = b0; b < b1; b += 2) {
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+        for (int64_t g = 0; g < groups; ++g, ++step) {
+          for (int64_t l = step * lines / steps; l < (step + 1) * lines / steps; ++l) _mm_prefetch(next + 64 * l, _MM_HINT_T1);
+          _tile_loadd(4, panel + g * kPanel * kGroup, 64);
+          _tile_loadd(5, panel + (g * kPanel + kTile) * kGroup, 64);
+          _tile_loadd(6, in + ((b - b0) * groups + g) * 256, 64);
+          _tile_loadd(7, in + ((b + 1 - b0) * groups + g) * 256, 64);
+          _tile_dpbf16ps(0, 4, 6);
+          _tile_dpbf16ps(1, 4, 7);
+          _tile_dpbf16ps(2, 5, 6);
+          _tile_dpbf16ps(3, 5, 7);
         }
-        scale_group(groups - 1);
-        for (int64_t j = 0; j < kPanel && (b * kTile + j) < a.rows_; ++j)
-          for (int64_t m = 0; m < n; ++m) y[(b * kTile + j) * ldy + o0 + m] = acc[m][j];
+        _tile_stored(0, c[0], 64);
+        _tile_stored(1, c[1], 64);
+        _tile_stored(2, c[2], 64);
+        _tile_stored(3, c[3], 64);
+        // C tile t: weight rows 16 (t / 2) .., activation rows 16 (b + t % 2) ..
+        for (int t = 0; t < 4; ++t)
+          for (int64_t j = 0; j < kTile && (b + t % 2) * kTile + j < a.rows_; ++j)
+            for (int64_t i = 0; i < kTile && (t / 2) * kTile + i < n; ++i)
+              y[((b + t % 2) * kTile + j) * ldy + o0 + (t / 2) * kTile + i] = c[t][i][j];
       }
     }
+  }
   _tile_release();
 }
 
 void gemm_amx(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
               int64_t o_begin, int64_t o_end) {
   if (a.rows_ < kAmxMinRows || o_begin >= o_end) return decode_avx512(w, a, y, ldy, o_begin, o_end);
-  with_format(w, [&](auto format) { amx_gemm<format.value>(w, a, y, ldy, o_begin, o_end); });
+  with_format(w, [&](auto format) { amx_bf16_gemm<format.value>(w, a, y, ldy, o_begin, o_end); });
 }
 
 }  // namespace

@@ -22,8 +22,8 @@ bool amx_permitted() {
 }
 
 bool has_amx() {
-  if (!has_avx512_vnni() || !__builtin_cpu_supports("amx-tile") ||
-      !__builtin_cpu_supports("amx-int8"))
+  if (!has_avx512_vnni() || !__builtin_cpu_supports("avx512bf16") ||
+      !__builtin_cpu_supports("amx-tile") || !__builtin_cpu_supports("amx-bf16"))
     return false;
   static const bool permitted = amx_permitted();
   return permitted;

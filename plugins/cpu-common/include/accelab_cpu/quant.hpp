@@ -1,8 +1,9 @@
-// Integer kernels for block-quantized weight matrices: activations are quantized on the fly to
-// int8 groups of 32 and multiplied with int8/int4 weight codes in integer SIMD (AVX2 maddubs,
-// AVX-512 VNNI, AMX-INT8 for prefill where the CPU and OS allow it), chosen at run time like the
-// float kernels of kernels.hpp. The scalar "generic" variant is the reference the others are
-// tested against (integer parts exactly).
+// Kernels for block-quantized weight matrices: activations are quantized on the fly to int8
+// groups of 32 and multiplied with int8/int4 weight codes in integer SIMD (AVX2 maddubs, AVX-512
+// VNNI), or for prefill where the CPU and OS allow AMX, both sides dequantized to bf16 and
+// multiplied in AMX-BF16 tiles; chosen at run time like the float kernels of kernels.hpp. The
+// scalar "generic" variant is the reference the others are tested against (integer parts
+// exactly; the bf16 prefill within 2^-7 of the sum of |products|).
 #pragma once
 
 #include <cstdint>
@@ -104,7 +105,7 @@ struct QuantKernels {
 
   /// y[r * ldy + o] = sum_i a_r[i] * w[o][i] for r < a.rows(), o in [o_begin, o_end), where a
   /// was quantized for `w` (or a matrix of the same format and cols). Small row counts stream
-  /// each weight row once (decode); large ones use a blocked integer GEMM (prefill). Safe to
+  /// each weight row once (decode); large ones use a blocked GEMM (prefill). Safe to
   /// call from several threads on disjoint output ranges.
   void (*gemm)(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
                int64_t o_begin, int64_t o_end);

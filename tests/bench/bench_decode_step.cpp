@@ -1,0 +1,205 @@
+// Decode steps from DRAM with several threads: the matrices of 8 TinyLlama layers (fused q/k/v,
+// o, fused gate/up, down) in f32, q8 and q4, each product split between the threads the way the
+// backends split it (contiguous blocks of 64 outputs, one fork-join per product). Bytes/s of
+// weights streamed (codes, scales and mins for the quantized ones): the end-to-end decode rate
+// without attention and norms, to compare the formats' bandwidth efficiency side by side.
+#include <atomic>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "accelab_cpu/quant.hpp"
+#include "bench_common.hpp"
+
+namespace accelab::cpu::bench {
+namespace {
+
+struct Shape {
+  int64_t out, in;
+};
+constexpr int kLayers = 8;  // 1.4 GB of f32, 375 MB of q8, 200 MB of q4: beyond the LLC
+constexpr Shape kLayer[] = {{2560, 2048}, {2048, 2048}, {11264, 2048}, {2048, 5632}};
+
+/// The products of a step: all four of each layer (which < 0), or as many copies of kLayer[which]
+/// as make 8 layers' worth of weights, so every set is far beyond the LLC.
+std::vector<Shape> step_shapes(int which) {
+  std::vector<Shape> shapes;
+  int64_t layer_weights = 0;
+  for (Shape s : kLayer) layer_weights += s.out * s.in;
+  for (int l = 0; l < kLayers; ++l)
+    for (Shape s : kLayer)
+      if (which < 0) shapes.push_back(s);
+  if (which >= 0) {
+    const Shape s = kLayer[which];
+    shapes.assign(static_cast<size_t>(kLayers * layer_weights / (s.out * s.in)), s);
+  }
+  return shapes;
+}
+
+/// Runs job(thread, threads) on `threads` threads (the caller is thread 0) and waits: workers
+/// spin between jobs, as the backends' pools do between the products of a decode step.
+class SpinForkJoin {
+ public:
+  explicit SpinForkJoin(int threads) : threads_(threads) {
+    for (int t = 1; t < threads; ++t) workers_.emplace_back([this, t] { work(t); });
+  }
+  ~SpinForkJoin() {
+    stop_ = true;
+    generation_.fetch_add(1);
+    for (auto& w : workers_) w.join();
+  }
+  void run(const std::function<void(int, int)>& job) {
+    job_ = &job;
+    pending_.store(threads_ - 1);
+    generation_.fetch_add(1, std::memory_order_release);
+    job(0, threads_);
+    while (pending_.load(std::memory_order_acquire) != 0) {
+    }
+  }
+
+ private:
+  void work(int t) {
+    uint64_t seen = 0;
+    for (;;) {
+      uint64_t g;
+      while ((g = generation_.load(std::memory_order_acquire)) == seen) {
+      }
+      seen = g;
+      if (stop_) return;
+      (*job_)(t, threads_);
+      pending_.fetch_sub(1, std::memory_order_release);
+    }
+  }
+  int threads_;
+  std::vector<std::thread> workers_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
+  const std::function<void(int, int)>* job_ = nullptr;
+};
+
+std::string shape_name(Shape s) { return std::to_string(s.out) + "x" + std::to_string(s.in); }
+
+/// Outputs [begin, end) of thread t of n over `out` rows, in blocks of 64.
+std::pair<int64_t, int64_t> share(int64_t out, int t, int n) {
+  const int64_t blocks = (out + 63) / 64;
+  return {std::min(out, blocks * t / n * 64), std::min(out, blocks * (t + 1) / n * 64)};
+}
+
+struct QuantLayers {
+  std::vector<QuantMatrix> matrices;  // each owns its repacked rows
+};
+
+const QuantLayers& quant_layers(QuantFormat f, int which) {
+  static std::map<std::pair<int, int>, std::unique_ptr<QuantLayers>> cache;
+  auto& q = cache[{static_cast<int>(f), which}];
+  if (q) return *q;
+  q = std::make_unique<QuantLayers>();
+  std::mt19937 rng(5);
+  std::vector<uint8_t> pattern(65536);
+  for (uint8_t& b : pattern) b = static_cast<uint8_t>(rng() % 256);
+  if (f == QuantFormat::q8)
+    for (uint8_t& b : pattern) b = b == 128 ? 0 : b;  // int8 codes in [-127, 127]
+  for (Shape s : step_shapes(which)) {
+    std::vector<uint8_t> codes(static_cast<size_t>(s.out * (f == QuantFormat::q8 ? s.in : s.in / 2)));
+    for (size_t at = 0; at < codes.size(); at += pattern.size())
+      std::memcpy(codes.data() + at, pattern.data(), std::min(pattern.size(), codes.size() - at));
+    const std::vector<uint16_t> scales(static_cast<size_t>(s.out * s.in / 32), f32_to_f16(0.01f));
+    q->matrices.push_back(QuantMatrix::from({f, codes.data(), scales.data(), nullptr, s.out, s.in, 32}));
+  }
+  return *q;
+}
+
+// `rows` activation rows per product: 1 is a decode step, more a prefill (FLOP/s reported too).
+void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, int64_t rows) {
+  const QuantLayers& layers = quant_layers(f, which);
+  const QuantKernels& k = best_quant_kernels();
+  const float* x = shared_buffer("x/" + std::to_string(rows * 5632), static_cast<size_t>(rows * 5632) * 4).floats();
+  std::vector<float> y(static_cast<size_t>(rows * 11264));
+  QuantActivations a;
+  a.reserve(rows, 5632);
+  SpinForkJoin pool(threads);
+  uint64_t bytes = 0;
+  double flops = 0;
+  for (const QuantMatrix& w : layers.matrices) {
+    bytes += w.stream_bytes();
+    flops += 2.0 * double(rows) * double(w.rows()) * double(w.cols());
+  }
+  auto step = [&] {
+    for (const QuantMatrix& w : layers.matrices) {
+      k.quantize(w, x, w.cols(), rows, a);
+      pool.run([&](int t, int n) {
+        auto [o0, o1] = share(w.rows(), t, n);
+        if (o1 > o0) k.gemm(w, a, y.data(), w.rows(), o0, o1);
+      });
+    }
+  };
+  step();
+  for (auto _ : state) {
+    step();
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+  if (rows > 1) state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void f32_step(benchmark::State& state, int which, int threads) {
+  const std::vector<Shape> shapes = step_shapes(which);
+  std::vector<const float*> ws;
+  uint64_t bytes = 0;
+  for (size_t m = 0; m < shapes.size(); ++m) {
+    const Shape s = shapes[m];
+    const size_t n = static_cast<size_t>(s.out * s.in) * 4;
+    ws.push_back(shared_buffer("step/" + std::to_string(m) + "/" + shape_name(s), n).floats());
+    bytes += n;
+  }
+  const KernelTable& k = best_kernels();
+  const float* x = shared_buffer("x/5632", 5632 * 4).floats();
+  std::vector<float> y(11264);
+  SpinForkJoin pool(threads);
+  auto step = [&] {
+    for (size_t m = 0; m < ws.size(); ++m) {
+      const Shape s = shapes[m];
+      pool.run([&](int t, int n) {
+        auto [o0, o1] = share(s.out, t, n);
+        if (o1 > o0) k.gemv(WeightType::f32, ws[m], x, y.data(), s.in, o0, o1);
+      });
+    }
+  };
+  step();
+  for (auto _ : state) {
+    step();
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+}
+
+}  // namespace
+
+void register_decode_step_benchmarks() {
+  const int hw = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  for (int which = -1; which < 4; ++which) {
+    // decode_step/layers/...: whole layers; decode_step/2048x5632/...: that product of each layer.
+    const std::string what = which < 0 ? "layers" : shape_name(kLayer[which]);
+    for (int threads = 1; threads <= hw; threads *= 2) {
+      const std::string suffix = "/" + what + "/threads:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(("decode_step/f32" + suffix).c_str(),
+                                   [which, threads](benchmark::State& s) { f32_step(s, which, threads); })
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("decode_step/q8" + suffix).c_str(),
+                                   [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q8, which, threads, 1); })
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("decode_step/q4" + suffix).c_str(),
+                                   [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q4, which, threads, 1); })
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("prefill_step/q8" + suffix + "/rows:128").c_str(),
+                                   [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q8, which, threads, 128); })
+          ->UseRealTime();
+    }
+  }
+}
+
+}  // namespace accelab::cpu::bench
