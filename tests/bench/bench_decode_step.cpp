@@ -1,10 +1,9 @@
-// Decode steps from DRAM with several threads: the matrices of 8 TinyLlama layers (fused q/k/v,
-// o, fused gate/up, down) in f32, q8 and q4, each product split between the threads the way the
-// backends split it (contiguous blocks of 64 outputs, one fork-join per product). Bytes/s of
-// weights streamed (codes, scales and mins for the quantized ones): the end-to-end decode rate
-// without attention and norms, to compare the formats' bandwidth efficiency side by side.
-#include <atomic>
-#include <functional>
+// Decode and prefill steps from DRAM with several threads: the matrices of 8 TinyLlama layers
+// (fused q/k/v, o, fused gate/up, down) in f32, q8 and q4, each product split between the threads
+// as GraphBackend::matmul splits it, on the fork-join pool cpu-eigen uses. Bytes/s of weights
+// streamed (codes, scales and mins for the quantized ones; FLOP/s too for prefill): the end-to-end
+// rate without attention and norms, to compare the formats' efficiency side by side.
+#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
@@ -13,6 +12,7 @@
 
 #include "accelab_cpu/quant.hpp"
 #include "bench_common.hpp"
+#include "thread_pool.hpp"
 
 namespace accelab::cpu::bench {
 namespace {
@@ -39,55 +39,7 @@ std::vector<Shape> step_shapes(int which) {
   return shapes;
 }
 
-/// Runs job(thread, threads) on `threads` threads (the caller is thread 0) and waits: workers
-/// spin between jobs, as the backends' pools do between the products of a decode step.
-class SpinForkJoin {
- public:
-  explicit SpinForkJoin(int threads) : threads_(threads) {
-    for (int t = 1; t < threads; ++t) workers_.emplace_back([this, t] { work(t); });
-  }
-  ~SpinForkJoin() {
-    stop_ = true;
-    generation_.fetch_add(1);
-    for (auto& w : workers_) w.join();
-  }
-  void run(const std::function<void(int, int)>& job) {
-    job_ = &job;
-    pending_.store(threads_ - 1);
-    generation_.fetch_add(1, std::memory_order_release);
-    job(0, threads_);
-    while (pending_.load(std::memory_order_acquire) != 0) {
-    }
-  }
-
- private:
-  void work(int t) {
-    uint64_t seen = 0;
-    for (;;) {
-      uint64_t g;
-      while ((g = generation_.load(std::memory_order_acquire)) == seen) {
-      }
-      seen = g;
-      if (stop_) return;
-      (*job_)(t, threads_);
-      pending_.fetch_sub(1, std::memory_order_release);
-    }
-  }
-  int threads_;
-  std::vector<std::thread> workers_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
-  std::atomic<bool> stop_{false};
-  const std::function<void(int, int)>* job_ = nullptr;
-};
-
 std::string shape_name(Shape s) { return std::to_string(s.out) + "x" + std::to_string(s.in); }
-
-/// Outputs [begin, end) of thread t of n over `out` rows, in blocks of 64.
-std::pair<int64_t, int64_t> share(int64_t out, int t, int n) {
-  const int64_t blocks = (out + 63) / 64;
-  return {std::min(out, blocks * t / n * 64), std::min(out, blocks * (t + 1) / n * 64)};
-}
 
 struct QuantLayers {
   std::vector<QuantMatrix> matrices;  // each owns its repacked rows
@@ -121,7 +73,7 @@ void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, 
   std::vector<float> y(static_cast<size_t>(rows * 11264));
   QuantActivations a;
   a.reserve(rows, 5632);
-  SpinForkJoin pool(threads);
+  ThreadPoolExecutor pool(threads);
   uint64_t bytes = 0;
   double flops = 0;
   for (const QuantMatrix& w : layers.matrices) {
@@ -131,10 +83,13 @@ void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, 
   auto step = [&] {
     for (const QuantMatrix& w : layers.matrices) {
       k.quantize(w, x, w.cols(), rows, a);
-      pool.run([&](int t, int n) {
-        auto [o0, o1] = share(w.rows(), t, n);
+      // As GraphBackend::matmul splits a quantized product: blocks of 64 outputs.
+      auto body = [&](int64_t c0, int64_t c1) {
+        const int64_t o0 = std::min(w.rows(), c0 * 64), o1 = std::min(w.rows(), c1 * 64);
         if (o1 > o0) k.gemm(w, a, y.data(), w.rows(), o0, o1);
-      });
+      };
+      const int64_t blocks = (w.rows() + 63) / 64;
+      pool.parallel_chunks(blocks, std::min<int64_t>(blocks, threads), body);
     }
   };
   step();
@@ -159,14 +114,13 @@ void f32_step(benchmark::State& state, int which, int threads) {
   const KernelTable& k = best_kernels();
   const float* x = shared_buffer("x/5632", 5632 * 4).floats();
   std::vector<float> y(11264);
-  SpinForkJoin pool(threads);
+  ThreadPoolExecutor pool(threads);
   auto step = [&] {
     for (size_t m = 0; m < ws.size(); ++m) {
       const Shape s = shapes[m];
-      pool.run([&](int t, int n) {
-        auto [o0, o1] = share(s.out, t, n);
-        if (o1 > o0) k.gemv(WeightType::f32, ws[m], x, y.data(), s.in, o0, o1);
-      });
+      // As GraphBackend::matmul splits a float GEMV: rows.
+      auto body = [&](int64_t o0, int64_t o1) { k.gemv(WeightType::f32, ws[m], x, y.data(), s.in, o0, o1); };
+      pool.parallel_chunks(s.out, threads, body);
     }
   };
   step();

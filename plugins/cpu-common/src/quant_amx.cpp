@@ -70,6 +70,11 @@ void store_chunk_groups(const __m512i (&v)[8], int8_t* dst, int64_t stride) {
   }
 }
 
+// 16 int8 codes at p as floats.
+__m512 codes_to_floats(const int8_t* p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+
 // B tiles of activation rows 16 b .. for blocks b in [b0, b1) (rows past the last zero), as
 // bf16 pairs: dword kk of column n holds inputs 2kk and 2kk + 1 of row n, each the dequantized
 // int8 code; [block - b0][group][16][16] dwords.
@@ -77,9 +82,6 @@ const uint32_t* pack_bf16_inputs(const QuantActivations& a, int64_t b0, int64_t 
   const int64_t groups = a.groups_;
   auto* out = reinterpret_cast<uint32_t*>(scratch(0, static_cast<size_t>((b1 - b0) * groups * 256)));
   const __m512i column = _mm512_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240);
-  auto half_group = [](const int8_t* codes, __m512 d) {
-    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes)))), d);
-  };
   for (int64_t b = b0; b < b1; ++b)
     for (int64_t n = 0; n < kTile; ++n) {
       const int64_t r = b * kTile + n;
@@ -88,7 +90,8 @@ const uint32_t* pack_bf16_inputs(const QuantActivations& a, int64_t b0, int64_t 
         if (r < a.rows_) {
           const int8_t* codes = a.q_.data() + (r * groups + g) * kGroup;
           const __m512 d = _mm512_set1_ps(a.d_[static_cast<size_t>(r * groups + g)]);
-          v = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(half_group(codes + 16, d), half_group(codes, d)));
+          v = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(_mm512_mul_ps(codes_to_floats(codes + 16), d),
+                                                            _mm512_mul_ps(codes_to_floats(codes), d)));
         }
         _mm512_i32scatter_epi32(out + ((b - b0) * groups + g) * 256 + n, column, v, 4);
       }
@@ -122,8 +125,8 @@ const uint16_t* pack_bf16_panel(const QuantMatrix& w, int64_t o0, int64_t n) {
         const __m512 s = _mm512_set1_ps(real ? _cvtsh_ss(scales[block]) : 0.0f);
         const __m512 mn = _mm512_set1_ps(real && mins ? _cvtsh_ss(mins[block]) : 0.0f);
         const int8_t* codes = natural + l * kGroup;
-        const __m512 lo = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(codes)))), s, mn);
-        const __m512 hi = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(codes + 16)))), s, mn);
+        const __m512 lo = _mm512_fmadd_ps(codes_to_floats(codes), s, mn);
+        const __m512 hi = _mm512_fmadd_ps(codes_to_floats(codes + 16), s, mn);
         _mm512_store_si512(panel + (g * kPanel + m) * kGroup, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
       }
     }
