@@ -107,9 +107,9 @@ class Progress {
 class Runner {
  public:
   Runner(const ExperimentPlan& plan, const PluginRegistry& registry, const RunOptions& options,
-         double probe_seconds, JsonlWriter& jsonl)
+         const nlohmann::json& environment, double probe_seconds, JsonlWriter& jsonl)
       : plan_(plan), exp_(plan.experiment), registry_(registry), options_(options),
-        jsonl_(jsonl),
+        environment_(environment), jsonl_(jsonl),
         progress_(options.tty, 0), probe_seconds_(probe_seconds),
         round_probe_seconds_(std::min(0.2, probe_seconds)) {}
 
@@ -147,7 +147,7 @@ class Runner {
 
   void start_header() {
     for (const Plan& p : plan_.plans) resolved_.push_back(resolved_pipeline_text(p));
-    nlohmann::json env = environment_json();
+    nlohmann::json env = environment_;
     env["plugins"] = nlohmann::json::array();
     for (const auto& p : registry_.plugins())
       env["plugins"].push_back({{"name", p->descriptor->name}, {"version", p->descriptor->version},
@@ -603,6 +603,7 @@ class Runner {
   const Experiment& exp_;
   const PluginRegistry& registry_;
   const RunOptions& options_;
+  const nlohmann::json& environment_;  // read before anything was written (see run_experiment)
   JsonlWriter& jsonl_;
   Progress progress_;
   nlohmann::json results_;
@@ -623,6 +624,9 @@ class Runner {
 nlohmann::json run_experiment(const std::vector<ExperimentPlan>& plans, const PluginRegistry& registry,
                               const RunOptions& options) {
   const double probe_seconds = probe_seconds_from_env(kProbeSeconds);  // a bad value writes nothing
+  // Before the output folder is touched: re-measuring a committed report in place rewrites tracked
+  // files, which would otherwise make every such record say its checkout was dirty.
+  const nlohmann::json environment = environment_json();
   fs::create_directories(options.out_dir);
   JsonlWriter jsonl(options.out_dir + "/results.jsonl");
   // One pass per model, one after the other (each frees its engines before the next loads);
@@ -630,7 +634,7 @@ nlohmann::json run_experiment(const std::vector<ExperimentPlan>& plans, const Pl
   nlohmann::json results;
   for (const ExperimentPlan& plan : plans) {
     if (!results.is_null() && options.interrupted && options.interrupted->load()) break;
-    nlohmann::json one = Runner(plan, registry, options, probe_seconds, jsonl).run();
+    nlohmann::json one = Runner(plan, registry, options, environment, probe_seconds, jsonl).run();
     nlohmann::json model = one["model"];
     model["probes"] = one["environment"]["probes"];
     model["pipelines"] = one["pipelines"];
