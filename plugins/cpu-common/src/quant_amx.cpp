@@ -77,9 +77,9 @@ __m512 codes_to_floats(const int8_t* p) {
 
 // B tiles of activation rows 16 b .. for blocks b in [b0, b1) (rows past the last zero), as
 // bf16 pairs: dword kk of column n holds inputs 2kk and 2kk + 1 of row n, each the dequantized
-// int8 code; [block - b0][group][16][16] dwords.
+// int8 code; [block - b0][group][16][16] dwords, for the groups that hold data (real_groups).
 const uint32_t* pack_bf16_inputs(const QuantActivations& a, int64_t b0, int64_t b1) {
-  const int64_t groups = a.groups_;
+  const int64_t groups = real_groups(a.cols_), stride = a.groups_;
   auto* out = reinterpret_cast<uint32_t*>(scratch(0, static_cast<size_t>((b1 - b0) * groups * 256)));
   const __m512i column = _mm512_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240);
   for (int64_t b = b0; b < b1; ++b)
@@ -88,8 +88,8 @@ const uint32_t* pack_bf16_inputs(const QuantActivations& a, int64_t b0, int64_t 
       for (int64_t g = 0; g < groups; ++g) {
         __m512i v = _mm512_setzero_si512();
         if (r < a.rows_) {
-          const int8_t* codes = a.q_.data() + (r * groups + g) * kGroup;
-          const __m512 d = _mm512_set1_ps(a.d_[static_cast<size_t>(r * groups + g)]);
+          const int8_t* codes = a.q_.data() + (r * stride + g) * kGroup;
+          const __m512 d = _mm512_set1_ps(a.d_[static_cast<size_t>(r * stride + g)]);
           v = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(_mm512_mul_ps(codes_to_floats(codes + 16), d),
                                                             _mm512_mul_ps(codes_to_floats(codes), d)));
         }
@@ -99,11 +99,11 @@ const uint32_t* pack_bf16_inputs(const QuantActivations& a, int64_t b0, int64_t 
   return out;
 }
 
-// A tiles: up to kPanel weight rows from o0 as bf16 (code x scale (+ min)), [group][kPanel][32].
+// A tiles: up to kPanel weight rows from o0 as bf16 (code x scale (+ min)), [group][kPanel][32],
+// for the groups that hold data (real_groups).
 template <QuantFormat F>
 const uint16_t* pack_bf16_panel(const QuantMatrix& w, int64_t o0, int64_t n) {
-  const int64_t chunks = w.row_bytes_ / kChunkBytes<F>, groups = chunks * kChunkGroups;
-  const int64_t real_groups = ceil_div(w.cols_, kGroup);
+  const int64_t groups = real_groups(w.cols_), chunks = ceil_div(groups, kChunkGroups);
   auto* panel = reinterpret_cast<uint16_t*>(scratch(1, static_cast<size_t>(groups * kPanel * kGroup / 2)));
   alignas(64) int8_t natural[kChunkGroups * kGroup];
   for (int64_t m = 0; m < kPanel; ++m) {
@@ -118,12 +118,11 @@ const uint16_t* pack_bf16_panel(const QuantMatrix& w, int64_t o0, int64_t n) {
       __m512i v[8];
       load_signed_chunk<F>(row + c * kChunkBytes<F>, v);
       store_chunk_groups(v, natural, kGroup);
-      for (int64_t l = 0; l < kChunkGroups; ++l) {
+      for (int64_t l = 0; l < kChunkGroups && c * kChunkGroups + l < groups; ++l) {
         const int64_t g = c * kChunkGroups + l;
         const int64_t block = w.group_block_[static_cast<size_t>(g)];
-        const bool real = g < real_groups;
-        const __m512 s = _mm512_set1_ps(real ? _cvtsh_ss(scales[block]) : 0.0f);
-        const __m512 mn = _mm512_set1_ps(real && mins ? _cvtsh_ss(mins[block]) : 0.0f);
+        const __m512 s = _mm512_set1_ps(_cvtsh_ss(scales[block]));
+        const __m512 mn = _mm512_set1_ps(mins ? _cvtsh_ss(mins[block]) : 0.0f);
         const int8_t* codes = natural + l * kGroup;
         const __m512 lo = _mm512_fmadd_ps(codes_to_floats(codes), s, mn);
         const __m512 hi = _mm512_fmadd_ps(codes_to_floats(codes + 16), s, mn);
@@ -143,7 +142,9 @@ void amx_bf16_gemm(const QuantMatrix& w, const QuantActivations& a, float* y, in
     config.colsb[t] = 64;
   }
   _tile_loadconfig(&config);
-  const int64_t groups = a.groups_;
+  // Rows are padded to whole chunks of 16 groups; the padding is zero, so packing and tiles skip
+  // it (at dim 288 they would do 16 groups' work for 9, at dim 64 16 for 2).
+  const int64_t groups = real_groups(w.cols_);
   const int64_t blocks = ceil_div(a.rows_, 2 * kTile) * 2;  // B tiles, in pairs
   alignas(64) float c[4][kTile][kTile];
   for (int64_t b0 = 0; b0 < blocks; b0 += kChunkBlocks) {

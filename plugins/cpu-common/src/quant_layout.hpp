@@ -41,9 +41,12 @@ constexpr bool is_q4(QuantFormat f) { return f != QuantFormat::q8; }
 /// What a stored weight exceeds its code by.
 constexpr int weight_bias(QuantFormat f) { return f == QuantFormat::q8 ? 128 : f == QuantFormat::q4 ? 8 : 0; }
 
+/// Groups of a row of `cols` codes that hold data (the last one possibly in part).
+inline int64_t real_groups(int64_t cols) { return ceil_div(cols, kGroup); }
+
 /// Groups per activation row: the weight's groups rounded up to whole chunks.
 inline int64_t padded_groups(int64_t cols) {
-  return ceil_div(ceil_div(cols, kGroup), kChunkGroups) * kChunkGroups;
+  return ceil_div(real_groups(cols), kChunkGroups) * kChunkGroups;
 }
 
 /// Byte of a kernel-layout row that holds code p (and, 4-bit, the shift of its nibble).
