@@ -116,7 +116,10 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
     }
     for (int g = 0; g < G; ++g) {
       const uint8_t* p = rows[g] + c * kBytes;
-      for (int64_t line = 0; line < kBytes; line += 64) _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes + line), _MM_HINT_T0);
+      for (int64_t line = 0; line < kBytes; line += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes + line), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(p + kFarPrefetchBytes + line), _MM_HINT_T2);
+      }
       __m512i wv[8];
       load_chunk<F>(p, wv);
       const __m512 sw = blocks.expand(w.row_scales(o[g]));
