@@ -13,6 +13,15 @@
 #include "util/error.hpp"
 
 namespace accelab {
+namespace {
+
+template <class Version>
+Version version_of(const struct stat& st) {
+  return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+}  // namespace
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer; it is rejected below.
@@ -24,9 +33,7 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     throw FileError(path + ": not a regular file");
   }
   size_ = static_cast<uint64_t>(st.st_size);
-  device_ = static_cast<uint64_t>(st.st_dev);
-  inode_ = static_cast<uint64_t>(st.st_ino);
-  mtime_ns_ = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  version_ = version_of<Version>(st);
   if (size_ > 0) {
     void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
@@ -47,10 +54,7 @@ std::shared_ptr<const MappedFile> MappedFile::shared(const std::string& path) {
   if (::stat(path.c_str(), &st) == 0) {
     auto it = live.find(path);
     if (it != live.end())
-      if (auto m = it->second.lock(); m && m->device_ == static_cast<uint64_t>(st.st_dev) &&
-                                      m->inode_ == static_cast<uint64_t>(st.st_ino) && m->size_ == static_cast<uint64_t>(st.st_size) &&
-                                      m->mtime_ns_ == static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec)
-        return m;
+      if (auto m = it->second.lock(); m && m->version_ == version_of<Version>(st)) return m;
   }
   auto m = std::make_shared<const MappedFile>(path);
   live[path] = m;

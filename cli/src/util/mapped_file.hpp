@@ -30,8 +30,13 @@ class MappedFile {
   std::string path_;
   const std::byte* data_ = nullptr;
   uint64_t size_ = 0;
-  uint64_t device_ = 0, inode_ = 0;
-  int64_t mtime_ns_ = 0;
+  /// What tells one version of a file from another: a mapping is shared only while these match.
+  struct Version {
+    uint64_t device = 0, inode = 0, size = 0;
+    int64_t mtime_ns = 0;
+    bool operator==(const Version&) const = default;
+  };
+  Version version_;
 };
 
 }  // namespace accelab

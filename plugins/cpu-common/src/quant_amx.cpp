@@ -8,7 +8,7 @@
 // time. Dequantized to bf16 (weights code x scale (+ min), activations code x scale), the scales
 // are folded into the operands and the tiles accumulate in f32 over the whole row: results leave
 // the tiles once per 16 x 16 block. The price is bf16's 8-bit mantissa on both operands
-// (relative error <= 2^-8 per product, tests/kernels allow 5e-3 of the terms' magnitude), small
+// (relative error <= 2^-8 per product, tests/kernels allow 2^-7 of the sum of |products|), small
 // next to the int8 quantization itself.
 //
 // Tiles: A = 16 weight rows x 32 inputs (bf16, row-major; a per-thread panel of 32 rows,
