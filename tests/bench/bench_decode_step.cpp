@@ -101,7 +101,10 @@ void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, 
   if (rows > 1) state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void f32_step(benchmark::State& state, int which, int threads) {
+// `read` instead of a product: each thread sums its half of every f32 matrix with read_sum (the
+// bandwidth probe's loop), one fork/join per matrix as in a decode step: what the step's
+// structure allows a kernel with no arithmetic to stream.
+void f32_step(benchmark::State& state, int which, int threads, bool read) {
   const std::vector<Shape> shapes = step_shapes(which);
   std::vector<const float*> ws;
   uint64_t bytes = 0;
@@ -119,7 +122,12 @@ void f32_step(benchmark::State& state, int which, int threads) {
     for (size_t m = 0; m < ws.size(); ++m) {
       const Shape s = shapes[m];
       // As GraphBackend::matmul splits a float GEMV: rows.
-      auto body = [&](int64_t o0, int64_t o1) { k.gemv(WeightType::f32, ws[m], x, y.data(), s.in, o0, o1); };
+      auto body = [&](int64_t o0, int64_t o1) {
+        if (read)
+          y[static_cast<size_t>(o0)] = k.read_sum(ws[m] + o0 * s.in, (o1 - o0) * s.in);
+        else
+          k.gemv(WeightType::f32, ws[m], x, y.data(), s.in, o0, o1);
+      };
       pool.parallel_chunks(s.out, threads, body);
     }
   };
@@ -140,8 +148,11 @@ void register_decode_step_benchmarks() {
     const std::string what = which < 0 ? "layers" : shape_name(kLayer[which]);
     for (int threads = 1; threads <= hw; threads *= 2) {
       const std::string suffix = "/" + what + "/threads:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(("decode_step/read" + suffix).c_str(),
+                                   [which, threads](benchmark::State& s) { f32_step(s, which, threads, true); })
+          ->UseRealTime();
       benchmark::RegisterBenchmark(("decode_step/f32" + suffix).c_str(),
-                                   [which, threads](benchmark::State& s) { f32_step(s, which, threads); })
+                                   [which, threads](benchmark::State& s) { f32_step(s, which, threads, false); })
           ->UseRealTime();
       benchmark::RegisterBenchmark(("decode_step/q8" + suffix).c_str(),
                                    [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q8, which, threads, 1); })

@@ -1,5 +1,5 @@
 // The vector kernels at TinyLlama's sizes: one attention head over the KV cache (dot, softmax,
-// axpy), rmsnorm, softmax, swiglu, rope, add, and read_sum's bandwidth from L2 to DRAM.
+// axpy) and the 8 heads of one KV head at once (gemm, softmax, gemm_nn), rmsnorm, softmax, swiglu, rope, add, and read_sum's bandwidth from L2 to DRAM.
 #include <cmath>
 #include <vector>
 
@@ -32,6 +32,30 @@ void attention(benchmark::State& state, const KernelTable& k, int64_t positions)
   state.SetItemsProcessed(state.iterations() * positions);
 }
 
+// The 8 query heads that share one TinyLlama KV head, at once, as the backends' decode does it:
+// scores by one small GEMM against the cached keys ([position][64], the KV cache's layout), the
+// outputs by gemm_nn over the cached values. Items are head-positions, as above.
+void attention_grouped(benchmark::State& state, const KernelTable& k, int64_t positions) {
+  constexpr int64_t kHead = 64, kHeads = 8;
+  const float* keys = scratch("kv/k", positions * kHead);
+  const float* values = scratch("kv/v", positions * kHead);
+  const float* q = scratch("q8", kHeads * kHead);
+  std::vector<float> scores(static_cast<size_t>(kHeads * positions)), out(kHeads * kHead);
+  for (auto _ : state) {
+    k.gemm(WeightType::f32, keys, q, kHead, scores.data(), positions, kHeads, kHead, 0, positions);
+    for (int64_t h = 0; h < kHeads; ++h) {
+      float* s = scores.data() + h * positions;
+      for (int64_t t = 0; t < positions; ++t) s[t] *= 0.125f;
+      k.softmax(s, positions);
+    }
+    k.gemm_nn(scores.data(), positions, values, kHead, out.data(), kHead, kHeads, positions, kHead);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * positions * kHead * 2 * 4);
+  state.SetItemsProcessed(state.iterations() * positions * kHeads);
+}
+
 template <typename Body>
 void elementwise(benchmark::State& state, int64_t n, Body body) {
   for (auto _ : state) {
@@ -51,9 +75,12 @@ void read_sum(benchmark::State& state, const KernelTable& k, int64_t bytes) {
 }  // namespace
 
 void register_vector_benchmarks() {
-  for (int64_t t : {256, 2048})
+  for (int64_t t : {256, 2048}) {
     register_per_isa("attention/head64/T:" + std::to_string(t),
                      [t](benchmark::State& s, const KernelTable& k) { attention(s, k, t); });
+    register_per_isa("attention/8heads64/T:" + std::to_string(t),
+                     [t](benchmark::State& s, const KernelTable& k) { attention_grouped(s, k, t); });
+  }
 
   register_per_isa("rmsnorm/2048", [](benchmark::State& s, const KernelTable& k) {
     float* x = scratch("a/2048", 2048);

@@ -39,18 +39,24 @@ std::vector<std::string> backends() {
   return out;
 }
 
-// A small synthetic model with grouped-query attention, written once per test run.
+// A small synthetic model with grouped-query attention, written once per test process and
+// removed at exit. The path is complete before the exit handler is registered, so it outlives
+// the handler (static objects die in the reverse order of their completion and registration).
 std::string tiny_model() {
-  static std::string path = [] {
-    auto p = std::filesystem::temp_directory_path() /
-             ("accelab-conformance-" + std::to_string(::getpid()) + ".bin");
+  static const std::filesystem::path file =
+      std::filesystem::temp_directory_path() / ("accelab-conformance-" + std::to_string(::getpid()) + ".bin");
+  static const bool written = [] {
     write_synthetic_llama2c(
         parse_synth_shape("dim=32,hidden=64,layers=2,heads=4,kv-heads=2,vocab=48,seq=32"), 7,
-        p.string());
-    std::atexit([] { std::filesystem::remove(path); });
-    return p.string();
+        file.string());
+    std::atexit([] {
+      std::error_code ignored;
+      std::filesystem::remove(file, ignored);
+    });
+    return true;
   }();
-  return path;
+  (void)written;
+  return file.string();
 }
 
 accelab_limits limits(int32_t rows, int32_t seqs, int32_t positions) {

@@ -156,6 +156,35 @@ TEST_P(Vector, Rope) {
   }
 }
 
+TEST_P(Vector, GemmNN) {
+  const KernelTable& k = table(GetParam());
+  std::mt19937 rng(18);
+  for (int64_t rows : {1, 3, 8, 9, 17})
+    for (int64_t inner : {1, 5, 64, 130})
+      for (int64_t cols : {1, 15, 16, 17, 64, 70}) {
+        // Leading dimensions past the data: the kernel must use them and touch nothing else.
+        const int64_t ldx = inner + 3, ldw = cols + 5, ldy = cols + 2;
+        const Floats x = random_floats(rows * ldx, rng), w = random_floats(inner * ldw, rng);
+        Floats y(rows * ldy, 7.0f);
+        k.gemm_nn(x.data(), ldx, w.data(), ldw, y.data(), ldy, rows, inner, cols);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < ldy; ++j) {
+            const std::string at = "rows=" + std::to_string(rows) + " inner=" + std::to_string(inner) +
+                                   " cols=" + std::to_string(cols) + " at " + std::to_string(r) + "," + std::to_string(j);
+            if (j >= cols) {
+              ASSERT_EQ(y[r * ldy + j], 7.0f) << at;
+              continue;
+            }
+            double want = 0, scale = 0;
+            for (int64_t t = 0; t < inner; ++t) {
+              want += double(x[r * ldx + t]) * w[t * ldw + j];
+              scale += std::fabs(double(x[r * ldx + t]) * w[t * ldw + j]);
+            }
+            ASSERT_TRUE(close(y[r * ldy + j], want, scale, 1e-5)) << at;
+          }
+      }
+}
+
 TEST_P(Vector, ReadSum) {
   const KernelTable& k = table(GetParam());
   std::mt19937 rng(17);

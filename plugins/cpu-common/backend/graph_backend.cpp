@@ -182,9 +182,11 @@ void GraphBackend::prepare(const accelab_graph& graph, const accelab_limits& lim
                        static_cast<size_t>(cfg_.head_size);
   key_cache_.assign(cache, 0.0f);
   value_cache_.assign(cache, 0.0f);
-  // Per worker: a score matrix [rows of one sequence, positions] and transposed values
-  // [head_size, positions] for the matrix-matrix path of attention.
-  scratch_per_worker_ = static_cast<size_t>(limits.max_rows + cfg_.head_size) * static_cast<size_t>(limits.max_positions);
+  // Per worker: a score matrix [rows of one sequence, positions] (a decode row's: [query heads
+  // per KV head, positions]) and, last, transposed values [head_size, positions] for the
+  // matrix-matrix path of attention.
+  const int64_t score_rows = std::max<int64_t>(limits.max_rows, cfg_.n_heads / cfg_.n_kv_heads);
+  scratch_per_worker_ = static_cast<size_t>(score_rows + cfg_.head_size) * static_cast<size_t>(limits.max_positions);
   scratch_.assign(scratch_per_worker_ * static_cast<size_t>(ex_->threads()), 0.0f);
   gathered_.assign(static_cast<size_t>(limits.max_rows) * static_cast<size_t>(cfg_.dim), 0.0f);
   int64_t widest = 0;
@@ -476,24 +478,34 @@ void GraphBackend::attend_group(int32_t layer, const accelab_node& n, const acce
   const float* keys = key_at(layer, seq, kv_head, 0);
   const float* vals = value_at(layer, seq, kv_head, 0);
   float* scores = scratch;                                      // [rows, ctx]
-  float* vt = scratch + static_cast<size_t>(limits_.max_rows) * static_cast<size_t>(limits_.max_positions);  // [hs, ctx]
+  float* vt = scratch + (scratch_per_worker_ - static_cast<size_t>(hs) * static_cast<size_t>(limits_.max_positions));  // [hs, ctx]
   const bool matrix_path = rows > 4;
   if (matrix_path)
     for (int64_t t = 0; t < ctx; ++t)
       for (int32_t i = 0; i < hs; ++i) vt[i * ctx + t] = vals[t * hs + i];
   const int64_t ld_q = widths_[static_cast<size_t>(n.in[0])];
   const int64_t ld_out = widths_[static_cast<size_t>(n.out)];
+  if (rows == 1) {
+    // One decode row: the kv_mul query heads that share this KV head are adjacent rows of head_size
+    // in q and out, so they are the rows of two small matrix products that read each cached key
+    // and value once, instead of kv_mul dot products and axpys per position.
+    const float* q = value_row(n.in[0], row0) + static_cast<int64_t>(kv_head) * kv_mul * hs;
+    float* out = value_row(n.out, row0) + static_cast<int64_t>(kv_head) * kv_mul * hs;
+    k_->gemm(WeightType::f32, keys, q, hs, scores, ctx, kv_mul, hs, 0, ctx);
+    for (int32_t g = 0; g < kv_mul; ++g) {
+      float* s = scores + g * ctx;
+      for (int64_t t = 0; t < ctx; ++t) s[t] *= scale;
+      k_->softmax(s, ctx);
+    }
+    k_->gemm_nn(scores, ctx, vals, hs, out, hs, kv_mul, ctx, hs);
+    return;
+  }
   for (int32_t g = 0; g < kv_mul; ++g) {
     const int32_t h = kv_head * kv_mul + g;
     const float* q = value_row(n.in[0], row0) + h * hs;
     float* out = value_row(n.out, row0) + h * hs;
-    // scores = Q_h K^T: the cached keys are the "weights" of a matrix product. One decode row
-    // takes plain dot products: the matrix kernels' set-up would dominate rows of head_size.
-    if (rows == 1) {
-      for (int64_t t = 0; t < ctx; ++t) scores[t] = k_->dot(q, keys + t * hs, hs);
-    } else {
-      k_->gemm(WeightType::f32, keys, q, ld_q, scores, ctx, rows, hs, 0, ctx);
-    }
+    // scores = Q_h K^T: the cached keys are the "weights" of a matrix product.
+    k_->gemm(WeightType::f32, keys, q, ld_q, scores, ctx, rows, hs, 0, ctx);
     for (int64_t r = 0; r < rows; ++r) {
       float* s = scores + r * ctx;
       const int64_t len = b.positions[row0 + r] + 1;

@@ -2,6 +2,7 @@
 // Included by each variant translation unit after its simd_*.hpp.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -143,6 +144,35 @@ float read_sum(const float* x, int64_t n) {
   if (i < n) s[1] = Simd::add(s[1], Simd::load_part(x + i, tail(n, i)));
   for (int p = 1; p < kStreams; ++p) s[0] = Simd::add(s[0], s[p]);
   return Simd::hsum(s[0]);
+}
+
+// Y = X W, few rows of X: per column block of one vector, 8 rows of X accumulate in registers
+// while W's rows stream by once. A last group of fewer than 8 rows repeats its last row (no
+// branch in the loop) and stores only the real ones.
+void gemm_nn(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy,
+             int64_t rows, int64_t inner, int64_t cols) {
+  constexpr int kRows = 8;
+  for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
+    const int nr = static_cast<int>(std::min<int64_t>(kRows, rows - r0));
+    const float* xr[kRows];
+    for (int r = 0; r < kRows; ++r) xr[r] = x + (r0 + std::min(r, nr - 1)) * ldx;
+    for (int64_t j = 0; j < cols; j += kW) {
+      const int m = cols - j >= kW ? static_cast<int>(kW) : tail(cols, j);
+      F acc[kRows];
+      for (F& a : acc) a = Simd::zero();
+      for (int64_t t = 0; t < inner; ++t) {
+        const float* wt = w + t * ldw + j;
+        const F v = m == kW ? Simd::load(wt) : Simd::load_part(wt, m);
+#pragma GCC unroll 8
+        for (int r = 0; r < kRows; ++r) acc[r] = Simd::fma(Simd::set1(xr[r][t]), v, acc[r]);
+      }
+      for (int r = 0; r < nr; ++r) {
+        float* yr = y + (r0 + r) * ldy + j;
+        if (m == kW) Simd::store(yr, acc[r]);
+        else Simd::store_part(yr, acc[r], m);
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -47,6 +47,11 @@ struct KernelTable {
   void (*add)(float* out, const float* a, const float* b, int64_t n);
   /// Sum of x[0..n): reads memory as fast as the ISA allows (the bandwidth probe).
   float (*read_sum)(const float* x, int64_t n);
+  /// y[r * ldy + j] = sum_t x[r * ldx + t] * w[t * ldw + j] for r < rows, j < cols: Y = X W
+  /// with W stored by rows of `cols`, each row of W loaded once per 8 rows of X (attention's
+  /// weighted sum of cached values, for all the query heads that share them).
+  void (*gemm_nn)(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy,
+                  int64_t rows, int64_t inner, int64_t cols);
 };
 
 /// The fastest table this CPU supports (decided once, on the first call; thread-safe).
