@@ -213,6 +213,12 @@ TEST_P(Quant, MatchesReference) {
       for (int64_t cols : {172, 64, 2048}) check_products(variant(GetParam()), f, 53, cols, block, false);
 }
 
+// Rows of 4096 codes and 131 outputs: a multi-pass product walks the output range in blocks of
+// rows small enough to stay in L2 (quant_avx512.hpp's kPassBlockBytes), several blocks here.
+TEST_P(Quant, MatchesReferenceAcrossOutputBlocks) {
+  for (QuantFormat f : kFormats) check_products(variant(GetParam()), f, 131, 4096, 32, false);
+}
+
 TEST_P(Quant, QuantizeBeyondReservationThrows) {
   std::mt19937 rng(3);
   const Stored w = make_stored(QuantFormat::q8, 4, 64, 32, false, rng);

@@ -90,12 +90,28 @@ struct ChunkBlocks {
   }
 };
 
+// Vector i (0..7) of the chunk at p as unsigned codes, lane L = group L (load_chunk's vector i).
+template <QuantFormat F>
+__m512i chunk_vector(const uint8_t* p, int i) {
+  if constexpr (F == QuantFormat::q8) {
+    return _mm512_loadu_si512(p + 64 * i);
+  } else {
+    const __m512i v = _mm512_loadu_si512(p + 64 * (i / 2));
+    return _mm512_and_si512(i % 2 ? _mm512_srli_epi16(v, 4) : v, _mm512_set1_epi8(0x0F));
+  }
+}
+
 // y[r * ldy + o[g]] for r < R, g < G from activation rows r0.. of `a`; xq: the activation codes
-// of `a` in the weights' lane order (transposed_activations).
+// of `a` in the weights' lane order (transposed_activations). Within a chunk the G rows are read
+// line by line in turn (line j of every row, then line j + 1), each load next to the prefetch of
+// its row's line kPrefetchBytes ahead, as the float GEMV reads its rows: reading a row's whole
+// chunk before the next row's, with the chunk's prefetches in one burst, the kernel's arithmetic
+// did not overlap the waits for memory on Zen 5 (plugins/cpu-common/README.md, "Decode").
 template <QuantFormat F, int R, int G>
 void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
                  float* y, int64_t ldy, const int64_t (&o)[G]) {
   constexpr int64_t kBytes = kChunkBytes<F>;
+  constexpr int kVectorsPerLine = F == QuantFormat::q8 ? 1 : 2;
   constexpr bool kAsym = F == QuantFormat::q4_asym;
   const int64_t chunks = w.row_bytes_ / kBytes;
   const uint8_t* rows[G];
@@ -104,32 +120,41 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) acc[r][g] = _mm512_setzero_ps();
   for (int64_t c = 0; c < chunks; ++c) {
-    const ChunkBlocks blocks(w, c);
-    __m512 dx[R], dsum[R];
-    __m512i bias[R];
+    __m512i isum[R][G];
+    const int8_t* x[R];
     for (int r = 0; r < R; ++r) {
       const int64_t at = (r0 + r) * a.groups_ + c * kChunkGroups;
-      const __m512i sums = _mm512_loadu_si512(a.sum_.data() + at);
+      const __m512i bias = _mm512_mullo_epi32(_mm512_loadu_si512(a.sum_.data() + at), _mm512_set1_epi32(-weight_bias(F)));
+      for (int g = 0; g < G; ++g) isum[r][g] = bias;
+      x[r] = xq + at * kGroup;
+    }
+    for (int i = 0; i < 8; ++i) {
+      if (i % kVectorsPerLine == 0)
+        for (int g = 0; g < G; ++g) {
+          const uint8_t* line = rows[g] + c * kBytes + 64 * (i / kVectorsPerLine);
+          _mm_prefetch(reinterpret_cast<const char*>(line + kPrefetchBytes), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(line + kFarPrefetchBytes), _MM_HINT_T2);
+        }
+      __m512i xv[R];
+      for (int r = 0; r < R; ++r) xv[r] = _mm512_loadu_si512(x[r] + 64 * i);
+      for (int g = 0; g < G; ++g) {
+        const __m512i wv = chunk_vector<F>(rows[g] + c * kBytes, i);
+        for (int r = 0; r < R; ++r) isum[r][g] = _mm512_dpbusd_epi32(isum[r][g], wv, xv[r]);
+      }
+    }
+    const ChunkBlocks blocks(w, c);
+    __m512 dx[R], dsum[R];
+    for (int r = 0; r < R; ++r) {
+      const int64_t at = (r0 + r) * a.groups_ + c * kChunkGroups;
       dx[r] = _mm512_loadu_ps(a.d_.data() + at);
-      bias[r] = _mm512_mullo_epi32(sums, _mm512_set1_epi32(-weight_bias(F)));
-      if constexpr (kAsym) dsum[r] = _mm512_mul_ps(dx[r], _mm512_cvtepi32_ps(sums));
+      if constexpr (kAsym) dsum[r] = _mm512_mul_ps(dx[r], _mm512_cvtepi32_ps(_mm512_loadu_si512(a.sum_.data() + at)));
     }
     for (int g = 0; g < G; ++g) {
-      const uint8_t* p = rows[g] + c * kBytes;
-      for (int64_t line = 0; line < kBytes; line += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes + line), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(p + kFarPrefetchBytes + line), _MM_HINT_T2);
-      }
-      __m512i wv[8];
-      load_chunk<F>(p, wv);
       const __m512 sw = blocks.expand(w.row_scales(o[g]));
       __m512 mw = _mm512_setzero_ps();
       if constexpr (kAsym) mw = blocks.expand(w.row_mins(o[g]));
       for (int r = 0; r < R; ++r) {
-        const int8_t* x = xq + ((r0 + r) * a.groups_ + c * kChunkGroups) * kGroup;
-        __m512i isum = bias[r];
-        for (int i = 0; i < 8; ++i) isum = _mm512_dpbusd_epi32(isum, wv[i], _mm512_loadu_si512(x + 64 * i));
-        acc[r][g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(sw, dx[r]), acc[r][g]);
+        acc[r][g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][g]), _mm512_mul_ps(sw, dx[r]), acc[r][g]);
         if constexpr (kAsym) acc[r][g] = _mm512_fmadd_ps(mw, dsum[r], acc[r][g]);
       }
     }
@@ -152,15 +177,25 @@ void decode_pass(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
       });
 }
 
-// All rows of `a`, each weight row of [o_begin, o_end) read once per pass of up to 4 rows.
+// Weight bytes of the output block that every pass over the activation rows reads before the
+// next block: small enough to stay in L2 between passes (1 MiB on Zen 5, 2 MiB on the Xeon), so
+// a prefill reads each weight row from DRAM or L3 once instead of once per pass of 4 rows.
+constexpr int64_t kPassBlockBytes = 256 << 10;
+
+// All rows of `a`, each weight row of [o_begin, o_end) read once per pass of up to 4 rows; with
+// more than one pass, block by block of the output range.
 void decode_avx512(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
                    int64_t o_begin, int64_t o_end) {
   if (o_begin >= o_end) return;
   const int8_t* xq = transposed_activations(a);
+  const int64_t block = a.rows_ <= kPassRows ? o_end - o_begin : std::max<int64_t>(16, kPassBlockBytes / w.row_stride_);
   with_format(w, [&](auto format) {
-    in_row_passes(a.rows_, [&](auto rows, int64_t r) {
-      decode_pass<format.value, rows.value>(w, a, xq, r, y + r * ldy, ldy, o_begin, o_end);
-    });
+    for (int64_t b0 = o_begin; b0 < o_end; b0 += block) {
+      const int64_t b1 = std::min(o_end, b0 + block);
+      in_row_passes(a.rows_, [&](auto rows, int64_t r) {
+        decode_pass<format.value, rows.value>(w, a, xq, r, y + r * ldy, ldy, b0, b1);
+      });
+    }
   });
 }
 
