@@ -6,8 +6,10 @@
 // exactly; the bf16 prefill within 2^-7 of the sum of |products|).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,6 +80,19 @@ class QuantMatrix {
   [[nodiscard]] const uint16_t* row_mins(int64_t o) const { return row_scales(o) + blocks_per_row_; }
 };
 
+/// Allocator of cache-line-aligned arrays: the kernels load 64 bytes of codes, scales or sums at
+/// offsets that are multiples of 64 bytes, and a load that straddles two lines costs two.
+template <class T>
+struct CacheLineAllocator {
+  using value_type = T;
+  CacheLineAllocator() = default;
+  template <class U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) noexcept {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
+  void deallocate(T* p, size_t) noexcept { ::operator delete(p, std::align_val_t{64}); }
+  friend bool operator==(const CacheLineAllocator&, const CacheLineAllocator&) { return true; }
+};
+
 /// Activation rows quantized to int8 groups of 32 (with per-group scales and sums) for products
 /// with one format of weights. reserve() allocates; quantize never does within the reservation.
 class QuantActivations {
@@ -89,9 +104,9 @@ class QuantActivations {
   // Filled by QuantKernels::quantize; layout private to the kernel variants.
   int64_t rows_ = 0, cols_ = 0, groups_ = 0;  ///< groups_: per row, rounded up to 16
   QuantFormat format_ = QuantFormat::q8;
-  std::vector<int8_t, std::allocator<int8_t>> q_;  ///< [rows][groups * 32] codes
-  std::vector<float> d_;                           ///< [rows][groups] scales
-  std::vector<int32_t> sum_;                       ///< [rows][groups] sums of the codes
+  std::vector<int8_t, CacheLineAllocator<int8_t>> q_;     ///< [rows][groups * 32] codes
+  std::vector<float, CacheLineAllocator<float>> d_;       ///< [rows][groups] scales
+  std::vector<int32_t, CacheLineAllocator<int32_t>> sum_;  ///< [rows][groups] sums of the codes
   int64_t reserved_rows_ = 0, reserved_cols_ = 0;
 };
 
