@@ -58,19 +58,22 @@ void quantize_avx512(const QuantMatrix& w, const float* x, int64_t ldx, int64_t 
 template <QuantFormat F>
 constexpr int64_t kChunkBytes = F == QuantFormat::q8 ? 512 : 256;
 
-// The chunk at p as 8 vectors of unsigned codes, lane L = group L.
+// Vector i (0..7) of the chunk at p as unsigned codes, lane L = group L: q8 line i; 4-bit the
+// low (i even) or high nibbles of line i / 2.
+template <QuantFormat F>
+__m512i chunk_vector(const uint8_t* p, int i) {
+  if constexpr (F == QuantFormat::q8) {
+    return _mm512_loadu_si512(p + 64 * i);
+  } else {
+    const __m512i v = _mm512_loadu_si512(p + 64 * (i / 2));
+    return _mm512_and_si512(i % 2 ? _mm512_srli_epi16(v, 4) : v, _mm512_set1_epi8(0x0F));
+  }
+}
+
+// The chunk at p as its 8 vectors.
 template <QuantFormat F>
 void load_chunk(const uint8_t* p, __m512i (&wv)[8]) {
-  if constexpr (F == QuantFormat::q8) {
-    for (int i = 0; i < 8; ++i) wv[i] = _mm512_loadu_si512(p + 64 * i);
-  } else {
-    const __m512i low = _mm512_set1_epi8(0x0F);
-    for (int i = 0; i < 4; ++i) {
-      const __m512i v = _mm512_loadu_si512(p + 64 * i);
-      wv[2 * i] = _mm512_and_si512(v, low);
-      wv[2 * i + 1] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
-    }
-  }
+  for (int i = 0; i < 8; ++i) wv[i] = chunk_vector<F>(p, i);
 }
 
 // Where the 16 groups of a chunk find their f16 scale (or min) in a row of per-block halves.
@@ -89,17 +92,6 @@ struct ChunkBlocks {
     return _mm512_permutexvar_ps(lane, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, row + first)));
   }
 };
-
-// Vector i (0..7) of the chunk at p as unsigned codes, lane L = group L (load_chunk's vector i).
-template <QuantFormat F>
-__m512i chunk_vector(const uint8_t* p, int i) {
-  if constexpr (F == QuantFormat::q8) {
-    return _mm512_loadu_si512(p + 64 * i);
-  } else {
-    const __m512i v = _mm512_loadu_si512(p + 64 * (i / 2));
-    return _mm512_and_si512(i % 2 ? _mm512_srli_epi16(v, 4) : v, _mm512_set1_epi8(0x0F));
-  }
-}
 
 // y[r * ldy + o[g]] for r < R, g < G from activation rows r0.. of `a`; xq: the activation codes
 // of `a` in the weights' lane order (transposed_activations). Within a chunk the G rows are read
