@@ -254,20 +254,36 @@ TEST(QuantFormats, DequantizeFollowsTheDefinition) {
   }
 }
 
-TEST(QuantFormats, RepackedToWholeChunksOfTheLaneLayout) {
+TEST(QuantFormats, RepackedToPanelsOfLineInterleavedRows) {
   std::mt19937 rng(6);
   for (QuantFormat f : kFormats) {
-    const Stored w = make_stored(f, 2, 70, 32, false, rng);  // 3 groups: one chunk of 16
+    const Stored w = make_stored(f, 10, 70, 32, false, rng);  // 3 groups: one chunk of 16
     const QuantMatrix m = QuantMatrix::from(w.source());
     EXPECT_NE(m.codes_, w.bytes.data()) << format_name(f);
-    EXPECT_EQ(m.rows(), 2);
+    EXPECT_EQ(m.rows(), 10);
     EXPECT_EQ(m.cols(), 70);
     EXPECT_EQ(m.row_bytes_, f == QuantFormat::q8 ? 512 : 256) << format_name(f);
-    // Each row's scales (and mins) follow its codes, the row padded to whole cache lines.
+    // A row's scales (and mins) take one cache line here; the stream counts the 10 rows' codes
+    // and scale records, not the padding of the second panel.
+    EXPECT_EQ(m.scale_stride_, 64) << format_name(f);
     EXPECT_EQ(m.row_stride_, m.row_bytes_ + 64) << format_name(f);
-    EXPECT_EQ(m.stream_bytes(), 2u * static_cast<uint64_t>(m.row_stride_)) << format_name(f);
+    EXPECT_EQ(m.stream_bytes(), 10u * static_cast<uint64_t>(m.row_stride_)) << format_name(f);
+    // Panels of 8 rows: the 8 scale records, then the codes line by line in turn.
+    const auto* base = static_cast<const uint8_t*>(m.codes_);
+    EXPECT_EQ(m.panel_bytes_, 8 * m.row_stride_) << format_name(f);
+    for (int64_t r = 0; r < 10; ++r) {
+      const int64_t panel = (r / 8) * m.panel_bytes_;
+      EXPECT_EQ(reinterpret_cast<const uint8_t*>(m.row_scales(r)) - base, panel + (r % 8) * 64) << r;
+      EXPECT_EQ(m.row(r) - base, panel + 8 * 64 + (r % 8) * 64) << r;
+      // Code 4 of group 0 (q8) or code 8 (4-bit) is the first of the row's second line.
+      const int64_t second = f == QuantFormat::q8 ? 4 : 8;
+      const int stored = f == QuantFormat::q8 ? m.row(r)[QuantMatrix::kLineStride]
+                                               : m.row(r)[QuantMatrix::kLineStride] & 0x0F;
+      EXPECT_EQ(stored, w.code(r, second) + (f == QuantFormat::q8 ? 128 : f == QuantFormat::q4 ? 8 : 0))
+          << format_name(f) << " row " << r;
+    }
     const int64_t sets = f == QuantFormat::q4_asym ? 2 : 1;
-    for (int64_t r = 0; r < 2; ++r) {
+    for (int64_t r = 0; r < 10; ++r) {
       for (int64_t b = 0; b < 3; ++b) {
         EXPECT_EQ(m.row_scales(r)[b], w.scales[static_cast<size_t>(r * 3 + b)]) << format_name(f);
         if (sets == 2) {

@@ -1,4 +1,4 @@
-// Row order for kernels that stream weight rows (gemv.hpp, the quantized decode kernels).
+// Row order for the float kernels that stream weight rows (gemv.hpp).
 #pragma once
 
 #include <cstdint>
@@ -7,11 +7,6 @@ namespace accelab::cpu {
 namespace {
 
 constexpr int64_t kPrefetchBytes = 2048;
-// The quantized decode kernels also ask for the lines this far ahead to be brought into L2 (not
-// L1): with the 2 KiB L1 prefetch alone q8 streamed a median 79% of f32's bytes/s from DRAM, with
-// this 90% (plugins/cpu-common/README.md, "Decode"). Prefetches past the end of the weights are
-// harmless: they do not fault.
-constexpr int64_t kFarPrefetchBytes = 12288;
 
 // group(o) for arrays o[G] of rows taken in step from G contiguous parts of [begin, end), then
 // one(o) for each leftover row.

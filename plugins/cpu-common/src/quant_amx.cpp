@@ -116,7 +116,7 @@ const uint16_t* pack_bf16_panel(const QuantMatrix& w, int64_t o0, int64_t n) {
     const uint16_t* mins = F == QuantFormat::q4_asym ? w.row_mins(o0 + m) : nullptr;
     for (int64_t c = 0; c < chunks; ++c) {
       __m512i v[8];
-      load_signed_chunk<F>(row + c * kChunkBytes<F>, v);
+      load_signed_chunk<F>(chunk_at<F>(row, c), v);
       store_chunk_groups(v, natural, kGroup);
       for (int64_t l = 0; l < kChunkGroups && c * kChunkGroups + l < groups; ++l) {
         const int64_t g = c * kChunkGroups + l;
@@ -157,8 +157,9 @@ void amx_bf16_gemm(const QuantMatrix& w, const QuantActivations& a, float* y, in
       // memory while this one computes: a line or a few per step of 32 inputs.
       const int64_t next_o = o0 + kPanel < o_end ? o0 + kPanel : o_begin;
       const int64_t next_rows = next_o == o_begin && b1 == blocks ? 0 : std::min(kPanel, o_end - next_o);
-      const auto* next = reinterpret_cast<const char*>(w.row(next_o));
-      const int64_t lines = next_rows * w.row_stride_ / 64, steps = (b1 - b0) / 2 * groups;
+      const auto* next = reinterpret_cast<const char*>(w.panel(next_o));
+      const int64_t lines = ceil_div(next_rows, QuantMatrix::kPanelRows) * w.panel_bytes_ / 64;
+      const int64_t steps = (b1 - b0) / 2 * groups;
       int64_t step = 0;
       for (int64_t b = b0; b < b1; b += 2) {
         _tile_zero(0);

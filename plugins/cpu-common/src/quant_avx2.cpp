@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <cstring>
 
-#include "far_groups.hpp"
 #include "quant_layout.hpp"
 #include "quant_variants.hpp"
 
@@ -100,20 +99,20 @@ __m256i octet_group_sums(const uint8_t* row, int64_t k, const int8_t* x) {
     // Stored code + 128 back to signed, then the sign trick: |w| times sign(x, w) (the bias would
     // overflow vpmaddubsw's int16 pairs).
     const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
-    const uint8_t* p = row + (k / 2) * kChunkCodes + half;
+    const uint8_t* p = chunk_at<F>(row, k / 2) + half;
     __m256i sums = _mm256_setzero_si256();
     for (int j = 0; j < 8; ++j) {
-      const __m256i c = _mm256_xor_si256(load(p + 64 * j), flip);
+      const __m256i c = _mm256_xor_si256(load(p + QuantMatrix::kLineStride * j), flip);
       sums = _mm256_add_epi32(sums, dot_group(_mm256_abs_epi8(c), _mm256_sign_epi8(load(x + 64 * j + half), c)));
     }
     return sums;
   } else {
     const __m256i low = _mm256_set1_epi8(0x0F);
-    const uint8_t* p = row + (k / 2) * kNibbleChunkBytes + half;
+    const uint8_t* p = chunk_at<F>(row, k / 2) + half;
     // 4-bit products fit in int16 pairs (2 * 15 * 127): add the 8 vectors' pairs, widen once.
     __m256i pairs = _mm256_setzero_si256();
     for (int i = 0; i < 4; ++i) {
-      const __m256i c = load(p + 64 * i);
+      const __m256i c = load(p + QuantMatrix::kLineStride * i);
       pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(_mm256_and_si256(c, low), load(x + 128 * i + half)));
       pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(c, 4), low),
                                                            load(x + 128 * i + 64 + half)));
@@ -130,16 +129,20 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
   const int bias = F == QuantFormat::q8 ? 0 : weight_bias(F);  // q8: the sign trick needs none
   const int64_t octets = ceil_div(w.groups_, kOctet);
   const uint8_t* rows[G];
-  decode_row_pointers(w, o, rows, kPrefetchBytes);
+  for (int g = 0; g < G; ++g) rows[g] = w.row(o[g]);
+  // As the AVX-512 kernel (quant_avx512.hpp): rows of a partial panel prefetch their own lines in
+  // the next panel.
+  const int64_t ahead = G == QuantMatrix::kPanelRows ? kStreamPrefetchBytes : w.panel_bytes_;
   __m256 acc[R][G];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) acc[r][g] = _mm256_setzero_ps();
   for (int64_t k = 0; k < octets; ++k) {
     const OctetBlocks blocks(w, k);
     for (int g = 0; g < G; ++g) {
-      const int64_t bytes_per_octet = F == QuantFormat::q8 ? kOctet * kGroup : kOctet * kGroup / 2;
-      for (int64_t line = 0; line < bytes_per_octet; line += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(rows[g] + k * bytes_per_octet + kPrefetchBytes + line), _MM_HINT_T0);
+      // An octet reads half of each line of its chunk: the chunk's lines are prefetched once.
+      if (k % 2 == 0)
+        for (int64_t line = 0; line < kChunkLines<F>; ++line)
+          _mm_prefetch(reinterpret_cast<const char*>(chunk_at<F>(rows[g], k / 2) + QuantMatrix::kLineStride * line + ahead), _MM_HINT_T0);
       const __m256 sw = blocks.expand(w.row_scales(o[g]));
       for (int r = 0; r < R; ++r) {
         const int64_t at = (r0 + r) * a.groups_ + k * kOctet;
@@ -169,9 +172,13 @@ template <QuantFormat F, int R>
 void decode_pass(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
                  float* y, int64_t ldy, int64_t o_begin, int64_t o_end) {
   constexpr int G = R == 1 ? 4 : 2;
-  far_groups<G>(
+  row_groups<G>(
       o_begin, o_end,
-      [&](const int64_t(&o)[G]) { decode_rows<F, R, G>(w, a, xq, r0, y, ldy, o); },
+      [&](int64_t o0) {
+        int64_t o[G];
+        for (int g = 0; g < G; ++g) o[g] = o0 + g;
+        decode_rows<F, R, G>(w, a, xq, r0, y, ldy, o);
+      },
       [&](int64_t o) {
         const int64_t one[1] = {o};
         decode_rows<F, R, 1>(w, a, xq, r0, y, ldy, one);

@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "far_groups.hpp"
 #include "quant_layout.hpp"
 
 namespace accelab::cpu {
@@ -58,14 +57,14 @@ void quantize_avx512(const QuantMatrix& w, const float* x, int64_t ldx, int64_t 
 template <QuantFormat F>
 constexpr int64_t kChunkBytes = F == QuantFormat::q8 ? 512 : 256;
 
-// Vector i (0..7) of the chunk at p as unsigned codes, lane L = group L: q8 line i; 4-bit the
-// low (i even) or high nibbles of line i / 2.
+// Vector i (0..7) of the chunk at p (chunk_at) as unsigned codes, lane L = group L: q8 line i;
+// 4-bit the low (i even) or high nibbles of line i / 2.
 template <QuantFormat F>
 __m512i chunk_vector(const uint8_t* p, int i) {
   if constexpr (F == QuantFormat::q8) {
-    return _mm512_loadu_si512(p + 64 * i);
+    return _mm512_loadu_si512(p + QuantMatrix::kLineStride * i);
   } else {
-    const __m512i v = _mm512_loadu_si512(p + 64 * (i / 2));
+    const __m512i v = _mm512_loadu_si512(p + QuantMatrix::kLineStride * (i / 2));
     return _mm512_and_si512(i % 2 ? _mm512_srli_epi16(v, 4) : v, _mm512_set1_epi8(0x0F));
   }
 }
@@ -93,21 +92,28 @@ struct ChunkBlocks {
   }
 };
 
-// y[r * ldy + o[g]] for r < R, g < G from activation rows r0.. of `a`; xq: the activation codes
-// of `a` in the weights' lane order (transposed_activations). Within a chunk the G rows are read
-// line by line in turn (line j of every row, then line j + 1), each load next to the prefetch of
-// its row's line kPrefetchBytes ahead, as the float GEMV reads its rows: reading a row's whole
-// chunk before the next row's, with the chunk's prefetches in one burst, the kernel's arithmetic
-// did not overlap the waits for memory on Zen 5 (plugins/cpu-common/README.md, "Decode").
+// y[r * ldy + o0 + g] for r < R, g < G from activation rows r0.. of `a`, rows o0 .. o0 + G of
+// one panel; xq: the activation codes of `a` in the weights' lane order (transposed_activations).
+// Within a chunk the G rows are read line by line in turn (line j of every row, then line j + 1),
+// each load next to the prefetch of its row's line kStreamPrefetchBytes ahead: for the 8 rows of
+// a panel, one contiguous stream.
 template <QuantFormat F, int R, int G>
 void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
-                 float* y, int64_t ldy, const int64_t (&o)[G]) {
-  constexpr int64_t kBytes = kChunkBytes<F>;
+                 float* y, int64_t ldy, int64_t o0) {
   constexpr int kVectorsPerLine = F == QuantFormat::q8 ? 1 : 2;
   constexpr bool kAsym = F == QuantFormat::q4_asym;
-  const int64_t chunks = w.row_bytes_ / kBytes;
-  const uint8_t* rows[G];
-  decode_row_pointers(w, o, rows, kPrefetchBytes);
+  const int64_t chunks = w.row_bytes_ / kChunkBytes<F>;
+  // Row g of the group: its codes 64 * g bytes after row o0's, its scale record
+  // g * scale_stride_ after row o0's.
+  const uint8_t* row0 = w.row(o0);
+  const auto* scales0 = reinterpret_cast<const uint8_t*>(w.row_scales(o0));
+  const int64_t scale_stride = w.scale_stride_;
+  // A whole panel is one stream, prefetched kStreamPrefetchBytes ahead. Fewer rows (passes of
+  // several activation rows) read a part of each line of the panel's stream: they prefetch their
+  // own rows' lines and scale records in the next panel, which the next pass will read.
+  const int64_t ahead = G == QuantMatrix::kPanelRows ? kStreamPrefetchBytes : w.panel_bytes_;
+  if constexpr (G < QuantMatrix::kPanelRows)
+    for (int64_t l = 0; l < G * scale_stride; l += 64) _mm_prefetch(reinterpret_cast<const char*>(scales0 + ahead + l), _MM_HINT_T0);
   __m512 acc[R][G];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) acc[r][g] = _mm512_setzero_ps();
@@ -120,19 +126,23 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
       for (int g = 0; g < G; ++g) isum[r][g] = bias;
       x[r] = xq + at * kGroup;
     }
+    const uint8_t* chunk = chunk_at<F>(row0, c);
+#pragma GCC unroll 8
     for (int i = 0; i < 8; ++i) {
       if (i % kVectorsPerLine == 0)
         for (int g = 0; g < G; ++g) {
-          const uint8_t* line = rows[g] + c * kBytes + 64 * (i / kVectorsPerLine);
-          _mm_prefetch(reinterpret_cast<const char*>(line + kPrefetchBytes), _MM_HINT_T0);
-          _mm_prefetch(reinterpret_cast<const char*>(line + kFarPrefetchBytes), _MM_HINT_T2);
+          const uint8_t* line = chunk + QuantMatrix::kLineStride * (i / kVectorsPerLine) + 64 * g;
+          _mm_prefetch(reinterpret_cast<const char*>(line + ahead), _MM_HINT_T0);
         }
       __m512i xv[R];
       for (int r = 0; r < R; ++r) xv[r] = _mm512_loadu_si512(x[r] + 64 * i);
       for (int g = 0; g < G; ++g) {
-        const __m512i wv = chunk_vector<F>(rows[g] + c * kBytes, i);
+        const __m512i wv = chunk_vector<F>(chunk + 64 * g, i);
         for (int r = 0; r < R; ++r) isum[r][g] = _mm512_dpbusd_epi32(isum[r][g], wv, xv[r]);
       }
+      // Keeps each line's prefetches beside its loads: unrolled without it, GCC hoisted the
+      // chunk's prefetches into one burst at its start, which streamed 15-25% slower on Zen 5.
+      asm volatile("" ::: "memory");
     }
     const ChunkBlocks blocks(w, c);
     __m512 dx[R], dsum[R];
@@ -142,9 +152,10 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
       if constexpr (kAsym) dsum[r] = _mm512_mul_ps(dx[r], _mm512_cvtepi32_ps(_mm512_loadu_si512(a.sum_.data() + at)));
     }
     for (int g = 0; g < G; ++g) {
-      const __m512 sw = blocks.expand(w.row_scales(o[g]));
+      const auto* scales = reinterpret_cast<const uint16_t*>(scales0 + g * scale_stride);
+      const __m512 sw = blocks.expand(scales);
       __m512 mw = _mm512_setzero_ps();
-      if constexpr (kAsym) mw = blocks.expand(w.row_mins(o[g]));
+      if constexpr (kAsym) mw = blocks.expand(scales + w.blocks_per_row_);
       for (int r = 0; r < R; ++r) {
         acc[r][g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][g]), _mm512_mul_ps(sw, dx[r]), acc[r][g]);
         if constexpr (kAsym) acc[r][g] = _mm512_fmadd_ps(mw, dsum[r], acc[r][g]);
@@ -152,21 +163,17 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int g = 0; g < G; ++g) y[r * ldy + o[g]] = _mm512_reduce_add_ps(acc[r][g]);
+    for (int g = 0; g < G; ++g) y[r * ldy + o0 + g] = _mm512_reduce_add_ps(acc[r][g]);
 }
 
 // Rows r0 .. r0 + R of `a`, each weight row of [o_begin, o_end) read once.
 template <QuantFormat F, int R>
 void decode_pass(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
                  float* y, int64_t ldy, int64_t o_begin, int64_t o_end) {
-  constexpr int G = R == 1 ? 8 : R == 2 ? 4 : 2;  // far-apart row streams; R * G accumulators
-  far_groups<G>(
-      o_begin, o_end,
-      [&](const int64_t(&o)[G]) { decode_rows<F, R, G>(w, a, xq, r0, y, ldy, o); },
-      [&](int64_t o) {
-        const int64_t one[1] = {o};
-        decode_rows<F, R, 1>(w, a, xq, r0, y, ldy, one);
-      });
+  constexpr int G = R == 1 ? 8 : R == 2 ? 4 : 2;  // rows read in turn; R * G accumulators
+  row_groups<G>(
+      o_begin, o_end, [&](int64_t o0) { decode_rows<F, R, G>(w, a, xq, r0, y, ldy, o0); },
+      [&](int64_t o) { decode_rows<F, R, 1>(w, a, xq, r0, y, ldy, o); });
 }
 
 // Weight bytes of the output block that every pass over the activation rows reads before the
@@ -180,7 +187,8 @@ void decode_avx512(const QuantMatrix& w, const QuantActivations& a, float* y, in
                    int64_t o_begin, int64_t o_end) {
   if (o_begin >= o_end) return;
   const int8_t* xq = transposed_activations(a);
-  const int64_t block = a.rows_ <= kPassRows ? o_end - o_begin : std::max<int64_t>(16, kPassBlockBytes / w.row_stride_);
+  const int64_t block = a.rows_ <= kPassRows ? o_end - o_begin
+                                             : std::max<int64_t>(16, kPassBlockBytes / w.panel_bytes_ * QuantMatrix::kPanelRows);
   with_format(w, [&](auto format) {
     for (int64_t b0 = o_begin; b0 < o_end; b0 += block) {
       const int64_t b1 = std::min(o_end, b0 + block);

@@ -7,11 +7,16 @@
 // so that 32-bit lane L of every vector of a chunk holds 4 codes of group L: a dot-product
 // instruction then accumulates one group per lane and nothing needs folding. The decode kernels
 // transpose the (natural-order) activation codes to match once per call (transpose_activations).
-// The row's f16 scales (and q4_asym mins) follow its codes; rows are `row_stride_` bytes apart.
 //  - q8: 8 lines of 64 bytes; byte 4L + b of line j is code 4j + b of group L.
 //  - q4, q4_asym: 4 lines of 64 bytes; byte 4L + b of line k holds code 8k + b (low nibble) and
 //    code 8k + 4 + b (high nibble) of group L, so the low and high nibbles of line k are vectors
 //    2k and 2k + 1 of the q8 arrangement.
+// Rows come in panels of 8 (QuantMatrix::kPanelRows): the 8 rows' scale records (f16 scales, and
+// q4_asym mins), then their codes interleaved line by line — line j of rows 0..7, then line j + 1
+// — so the decode kernel, which reads a panel's 8 rows line by line in turn, reads one
+// contiguous stream: with 8 separate row streams per thread Zen 5 overlapped arithmetic with
+// memory waits badly (plugins/cpu-common/README.md, "Decode"). Line j of a row is at
+// QuantMatrix::row(o) + j * kLineStride; line_offset maps a byte of the row's codes there.
 // Activations: int8 codes of `groups_` groups per row (a multiple of kChunkGroups, zero past the
 // data), with a float scale and the int32 sum of the codes per group (zero past the data).
 // The integer dot product of a group is then sum(w_stored * x) - bias * sum(x), bias being what
@@ -49,7 +54,8 @@ inline int64_t padded_groups(int64_t cols) {
   return ceil_div(real_groups(cols), kChunkGroups) * kChunkGroups;
 }
 
-/// Byte of a kernel-layout row that holds code p (and, 4-bit, the shift of its nibble).
+/// Byte of a row's codes (counted line after line, as if the row's lines were contiguous) that
+/// holds code p (and, 4-bit, the shift of its nibble).
 inline int64_t code_byte(QuantFormat f, int64_t p) {
   const int64_t q = p % kChunkCodes, group = q / kGroup, j = q % kGroup;
   if (f == QuantFormat::q8) return (p / kChunkCodes) * kChunkCodes + (j / 4) * 64 + 4 * group + j % 4;
@@ -57,13 +63,23 @@ inline int64_t code_byte(QuantFormat f, int64_t p) {
 }
 inline int nibble_shift(int64_t p) { return p % 8 < 4 ? 0 : 4; }
 
-/// Stored (biased, unsigned) value of code p of a kernel-layout row.
+/// Where byte b of a row's codes (code_byte's count) lies from QuantMatrix::row: its lines are
+/// kLineStride apart.
+inline int64_t line_offset(int64_t b) { return b / 64 * QuantMatrix::kLineStride + b % 64; }
+
+/// Lines of a chunk, and the chunk c of a row: lines kChunkLines * c .. of it.
+template <QuantFormat F>
+constexpr int64_t kChunkLines = F == QuantFormat::q8 ? 8 : 4;
+template <QuantFormat F>
+const uint8_t* chunk_at(const uint8_t* row, int64_t c) { return row + c * kChunkLines<F> * QuantMatrix::kLineStride; }
+
+/// Stored (biased, unsigned) value of code p of the row at `row` (QuantMatrix::row).
 inline int stored_code(QuantFormat f, const uint8_t* row, int64_t p) {
-  const uint8_t byte = row[code_byte(f, p)];
+  const uint8_t byte = row[line_offset(code_byte(f, p))];
   return f == QuantFormat::q8 ? byte : (byte >> nibble_shift(p)) & 0x0F;
 }
 
-/// Weight code (signed, or unsigned for q4_asym) of position p of kernel-layout row `row`.
+/// Weight code (signed, or unsigned for q4_asym) of position p of the row at `row`.
 inline int weight_code(QuantFormat f, const uint8_t* row, int64_t p) { return stored_code(f, row, p) - weight_bias(f); }
 
 /// Activation codes of row r of `a` in the lane order of the weights: per chunk, 8 vectors of
@@ -90,15 +106,22 @@ inline const int8_t* transposed_activations(const QuantActivations& a) {
   return buffer.data();
 }
 
-/// Pointers to weight rows o[0..G) for a decode step, prefetching the part of each row's stream
-/// past its codes (scales, mins, padding) that the per-chunk prefetches `prefetch_bytes` ahead miss.
-template <int G>
-void decode_row_pointers(const QuantMatrix& w, const int64_t (&o)[G], const uint8_t* (&rows)[G], int64_t prefetch_bytes) {
-  for (int g = 0; g < G; ++g) {
-    rows[g] = w.row(o[g]);
-    for (int64_t line = w.row_bytes_; line < w.row_stride_; line += 64) __builtin_prefetch(rows[g] + line + prefetch_bytes);
-  }
+/// group(o0) for groups of G consecutive rows o0 .. o0 + G of [begin, end), each within a panel
+/// (the rows before the first whole panel go one by one), then one(o) for each leftover row.
+template <int G, typename Group, typename One>
+void row_groups(int64_t begin, int64_t end, Group group, One one) {
+  static_assert(QuantMatrix::kPanelRows % G == 0);
+  int64_t o = begin;
+  for (; o < end && o % QuantMatrix::kPanelRows != 0; ++o) one(o);
+  for (; o + G <= end; o += G) group(o);
+  for (; o < end; ++o) one(o);
 }
+
+// How far ahead of each line the decode kernels prefetch: 8 lines of a row, which for a whole
+// panel of rows is 4 KiB ahead in its one stream. Measured on Zen 5 (bench_kernels decode_step,
+// alternating builds): 2 KiB streamed ~15% slower, 6 KiB alike, a second prefetch 16 KiB ahead
+// into L2 (which the layout of 8 separate row streams needed) 30-40% slower.
+constexpr int64_t kStreamPrefetchBytes = 4096;
 
 constexpr int64_t kPassRows = 4;  // activation rows that share one pass over the weights
 

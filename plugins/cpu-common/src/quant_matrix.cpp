@@ -66,25 +66,28 @@ std::shared_ptr<uint8_t> zeroed_rows(size_t bytes) {
   return {new uint8_t[bytes](), std::default_delete<uint8_t[]>()};
 }
 
-// Every row in the kernel layout (quant_layout.hpp): codes, zero-padded, then scales (and mins).
+// Every row in the kernel layout (quant_layout.hpp): scale records and line-interleaved codes of
+// each panel of rows, zero-padded.
 std::shared_ptr<void> repack(const QuantSource& src, const QuantMatrix& m) {
-  const size_t bytes = static_cast<size_t>(src.rows * m.row_stride_);
-  std::shared_ptr<uint8_t> out = zeroed_rows(bytes);
+  const int64_t panels = ceil_div(src.rows, QuantMatrix::kPanelRows);
+  std::shared_ptr<uint8_t> out = zeroed_rows(static_cast<size_t>(panels * m.panel_bytes_));
   const int64_t blocks = m.blocks_per_row_;
   for (int64_t r = 0; r < src.rows; ++r) {
-    uint8_t* row = out.get() + r * m.row_stride_;
+    uint8_t* row = out.get() + m.row_offset(r);
     // Group by group, so the byte of each code comes from a base and an offset (code_byte's rule).
     for (int64_t g = 0; g * kGroup < src.cols; ++g) {
       const int64_t base = code_byte(src.format, g * kGroup), n = std::min(kGroup, src.cols - g * kGroup);
       for (int64_t j = 0; j < n; ++j) {
         const auto stored = static_cast<uint8_t>(source_code(src, r, g * kGroup + j) + weight_bias(src.format));
-        if (src.format == QuantFormat::q8) row[base + (j / 4) * 64 + j % 4] = stored;
-        else row[base + (j / 8) * 64 + j % 4] |= static_cast<uint8_t>(stored << nibble_shift(j));
+        const int64_t byte = base + (j / (src.format == QuantFormat::q8 ? 4 : 8)) * 64 + j % 4;
+        if (src.format == QuantFormat::q8) row[line_offset(byte)] = stored;
+        else row[line_offset(byte)] |= static_cast<uint8_t>(stored << nibble_shift(j));
       }
     }
-    std::memcpy(row + m.row_bytes_, src.scales + r * blocks, static_cast<size_t>(blocks) * 2);
+    uint8_t* scales = out.get() + m.scales_offset(r);
+    std::memcpy(scales, src.scales + r * blocks, static_cast<size_t>(blocks) * 2);
     if (src.format == QuantFormat::q4_asym)
-      std::memcpy(row + m.row_bytes_ + 2 * blocks, src.mins + r * blocks, static_cast<size_t>(blocks) * 2);
+      std::memcpy(scales + 2 * blocks, src.mins + r * blocks, static_cast<size_t>(blocks) * 2);
   }
   return out;
 }
@@ -112,11 +115,13 @@ QuantMatrix QuantMatrix::from(const QuantSource& src) {
   m.blocks_per_row_ = ceil_div(src.cols, src.block);
   m.groups_per_block_ = src.block / kGroup;
   m.row_bytes_ = padded_groups(src.cols) * kGroup / (is_q4(src.format) ? 2 : 1);
-  // Scales (and mins) right after the codes of their row make one sequential stream per row, as a
+  // Scales (and mins) in the stream of their rows make one sequential stream per panel, as a
   // float matrix is: as a separate array they were a second stream per row that the hardware
-  // prefetcher lost track of between far apart rows (quant_avx512.hpp).
+  // prefetcher lost track of between far apart rows (plugins/cpu-common/README.md, "Decode").
   const int64_t scale_sets = src.format == QuantFormat::q4_asym ? 2 : 1;
-  m.row_stride_ = ceil_div(m.row_bytes_ + scale_sets * 2 * m.blocks_per_row_, 64) * 64;
+  m.scale_stride_ = ceil_div(scale_sets * 2 * m.blocks_per_row_, 64) * 64;
+  m.row_stride_ = m.row_bytes_ + m.scale_stride_;
+  m.panel_bytes_ = QuantMatrix::kPanelRows * m.row_stride_;
   m.owned_ = repack(src, m);
   m.codes_ = m.owned_.get();
   m.group_block_.resize(static_cast<size_t>(padded_groups(src.cols)));

@@ -63,19 +63,36 @@ class QuantMatrix {
   int64_t rows_ = 0, cols_ = 0;
   uint64_t stream_bytes_ = 0;
   QuantSource src_{};
-  /// Row o at codes_ + o * row_stride_: row_bytes_ of codes in the kernel layout, then the row's
-  /// f16 scales [blocks_per_row_], then (q4_asym) its f16 mins, zero-padded to a 64-byte multiple.
+  /// Rows in panels of kPanelRows (the last one zero-padded), panel p at codes_ + p * panel_bytes_:
+  /// first a record of scale_stride_ bytes per row (its f16 scales [blocks_per_row_], then for
+  /// q4_asym its f16 mins, zero-padded to a 64-byte multiple), then the panel's codes line by
+  /// line: line j (64 bytes of row_bytes_) of row m at (j * kPanelRows + m) * 64, so a thread
+  /// that reads a panel's rows line by line in turn reads one contiguous stream (src/quant_layout.hpp).
+  static constexpr int64_t kPanelRows = 8;
+  static constexpr int64_t kLineStride = 64 * kPanelRows;  ///< from one line of a row to the next
   const void* codes_ = nullptr;
   int64_t groups_ = 0;                 ///< groups of 32 codes per row (last one zero-padded)
   int64_t row_bytes_ = 0;              ///< bytes of codes per row in the kernel layout
-  int64_t row_stride_ = 0;             ///< bytes from one row to the next
+  int64_t scale_stride_ = 0;           ///< bytes of a row's scale record
+  int64_t row_stride_ = 0;             ///< bytes per row in all: row_bytes_ + scale_stride_
+  int64_t panel_bytes_ = 0;            ///< kPanelRows * row_stride_
   int64_t blocks_per_row_ = 0, groups_per_block_ = 1;
   std::vector<int32_t> group_block_;   ///< block of each group, groups_ rounded up to 16
   std::shared_ptr<void> owned_;        ///< the repacked rows
 
-  [[nodiscard]] const uint8_t* row(int64_t o) const { return static_cast<const uint8_t*>(codes_) + o * row_stride_; }
+  /// Bytes from codes_ to line 0 of row o's codes; line j is kLineStride * j bytes further.
+  [[nodiscard]] int64_t row_offset(int64_t o) const {
+    return o / kPanelRows * panel_bytes_ + kPanelRows * scale_stride_ + o % kPanelRows * 64;
+  }
+  /// Bytes from codes_ to row o's scale record.
+  [[nodiscard]] int64_t scales_offset(int64_t o) const { return o / kPanelRows * panel_bytes_ + o % kPanelRows * scale_stride_; }
+  /// The panel that holds row o.
+  [[nodiscard]] const uint8_t* panel(int64_t o) const {
+    return static_cast<const uint8_t*>(codes_) + o / kPanelRows * panel_bytes_;
+  }
+  [[nodiscard]] const uint8_t* row(int64_t o) const { return static_cast<const uint8_t*>(codes_) + row_offset(o); }
   [[nodiscard]] const uint16_t* row_scales(int64_t o) const {
-    return reinterpret_cast<const uint16_t*>(row(o) + row_bytes_);
+    return reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(codes_) + scales_offset(o));
   }
   [[nodiscard]] const uint16_t* row_mins(int64_t o) const { return row_scales(o) + blocks_per_row_; }
 };
