@@ -50,8 +50,7 @@ void validate(const QuantSource& src) {
 }
 
 // Zeroed memory for the repacked rows. On Linux in transparent huge pages where the kernel allows
-// them: decode streams 8 rows per thread from far apart parts of the matrix, and with 4 KiB pages
-// each stream takes a TLB miss every 4 KiB.
+// them: the kernels stream the rows, and with 4 KiB pages a stream takes a TLB miss every 4 KiB.
 std::shared_ptr<uint8_t> zeroed_rows(size_t bytes) {
 #ifdef __linux__
   constexpr size_t kHuge = size_t{2} << 20;
@@ -115,9 +114,9 @@ QuantMatrix QuantMatrix::from(const QuantSource& src) {
   m.blocks_per_row_ = ceil_div(src.cols, src.block);
   m.groups_per_block_ = src.block / kGroup;
   m.row_bytes_ = padded_groups(src.cols) * kGroup / (is_q4(src.format) ? 2 : 1);
-  // Scales (and mins) in the stream of their rows make one sequential stream per panel, as a
-  // float matrix is: as a separate array they were a second stream per row that the hardware
-  // prefetcher lost track of between far apart rows (plugins/cpu-common/README.md, "Decode").
+  // Scales (and mins) inside their panel keep a panel one sequential stream: as a separate array
+  // they were a second stream per row that the hardware prefetcher lost track of
+  // (plugins/cpu-common/README.md, "Decode").
   const int64_t scale_sets = src.format == QuantFormat::q4_asym ? 2 : 1;
   m.scale_stride_ = ceil_div(scale_sets * 2 * m.blocks_per_row_, 64) * 64;
   m.row_stride_ = m.row_bytes_ + m.scale_stride_;
