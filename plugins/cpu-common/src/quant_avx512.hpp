@@ -54,9 +54,6 @@ void quantize_avx512(const QuantMatrix& w, const float* x, int64_t ldx, int64_t 
   }
 }
 
-template <QuantFormat F>
-constexpr int64_t kChunkBytes = F == QuantFormat::q8 ? 512 : 256;
-
 // Vector i (0..7) of the chunk at p (chunk_at) as unsigned codes, lane L = group L: q8 line i;
 // 4-bit the low (i even) or high nibbles of line i / 2.
 template <QuantFormat F>
@@ -102,7 +99,7 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
                  float* y, int64_t ldy, int64_t o0) {
   constexpr int kVectorsPerLine = F == QuantFormat::q8 ? 1 : 2;
   constexpr bool kAsym = F == QuantFormat::q4_asym;
-  const int64_t chunks = w.row_bytes_ / kChunkBytes<F>;
+  const int64_t chunks = w.row_bytes_ / (kChunkLines<F> * 64);
   // Row g of the group: its codes 64 * g bytes after row o0's, its scale record
   // g * scale_stride_ after row o0's.
   const uint8_t* row0 = w.row(o0);
