@@ -130,6 +130,8 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
         for (int g = 0; g < G; ++g) {
           const uint8_t* line = chunk + QuantMatrix::kLineStride * (i / kVectorsPerLine) + 64 * g;
           _mm_prefetch(reinterpret_cast<const char*>(line + ahead), _MM_HINT_T0);
+          if constexpr (kVectorsPerLine == 2 && G == QuantMatrix::kPanelRows)
+            _mm_prefetch(reinterpret_cast<const char*>(line + kFarStreamPrefetchBytes), _MM_HINT_T2);
         }
       __m512i xv[R];
       for (int r = 0; r < R; ++r) xv[r] = _mm512_loadu_si512(x[r] + 64 * i);

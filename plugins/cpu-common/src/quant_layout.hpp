@@ -122,6 +122,12 @@ void row_groups(int64_t begin, int64_t end, Group group, One one) {
 // alternating builds): 2 KiB streamed ~15% slower, 6 KiB alike, a second prefetch 16 KiB ahead
 // into L2 (which the layout of 8 separate row streams needed) 30-40% slower.
 constexpr int64_t kStreamPrefetchBytes = 4096;
+// 4-bit decode also asks for the line this far ahead to be brought into L2: with about twice q8's
+// instructions per byte (the nibble unpacking), the out-of-order window covers half as much of
+// the stream, so a line that arrives late stalls it sooner. Alternating builds on Zen 5
+// (decode_step/q4/layers, two sets of 4-5 rounds): one thread 18.3-19.9 -> 23.0-26.1 GB/s, two
+// threads' medians 39.6 -> 46.9 and 37.9 -> 44.1; 8 and 16 KiB alike. q8 gained nothing from it.
+constexpr int64_t kFarStreamPrefetchBytes = 12288;
 
 constexpr int64_t kPassRows = 4;  // activation rows that share one pass over the weights
 
