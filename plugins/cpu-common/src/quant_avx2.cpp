@@ -130,9 +130,7 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
   const int64_t octets = ceil_div(w.groups_, kOctet);
   const uint8_t* rows[G];
   for (int g = 0; g < G; ++g) rows[g] = w.row(o[g]);
-  // As the AVX-512 kernel (quant_avx512.hpp): rows of a partial panel prefetch their own lines in
-  // the next panel.
-  const int64_t ahead = G == QuantMatrix::kPanelRows ? kStreamPrefetchBytes : w.panel_bytes_;
+  const int64_t ahead = line_prefetch_distance<G>(w);
   __m256 acc[R][G];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) acc[r][g] = _mm256_setzero_ps();

@@ -105,10 +105,8 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
   const uint8_t* row0 = w.row(o0);
   const auto* scales0 = reinterpret_cast<const uint8_t*>(w.row_scales(o0));
   const int64_t scale_stride = w.scale_stride_;
-  // A whole panel is one stream, prefetched kStreamPrefetchBytes ahead. Fewer rows (passes of
-  // several activation rows) read a part of each line of the panel's stream: they prefetch their
-  // own rows' lines and scale records in the next panel, which the next pass will read.
-  const int64_t ahead = G == QuantMatrix::kPanelRows ? kStreamPrefetchBytes : w.panel_bytes_;
+  // Fewer rows than a panel also prefetch their scale records in the next panel.
+  const int64_t ahead = line_prefetch_distance<G>(w);
   if constexpr (G < QuantMatrix::kPanelRows)
     for (int64_t l = 0; l < G * scale_stride; l += 64) _mm_prefetch(reinterpret_cast<const char*>(scales0 + ahead + l), _MM_HINT_T0);
   __m512 acc[R][G];

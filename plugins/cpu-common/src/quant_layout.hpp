@@ -129,6 +129,15 @@ constexpr int64_t kStreamPrefetchBytes = 4096;
 // threads' medians 39.6 -> 46.9 and 37.9 -> 44.1; 8 and 16 KiB alike. q8 gained nothing from it.
 constexpr int64_t kFarStreamPrefetchBytes = 12288;
 
+/// How far ahead a decode kernel reading G rows of a panel prefetches each line it reads: a whole
+/// panel is one stream, prefetched kStreamPrefetchBytes ahead; fewer rows (passes of several
+/// activation rows, or leftover rows) read part of each stretch of the panel's stream, so they
+/// prefetch their own rows' lines in the next panel, which their next pass will read.
+template <int G>
+int64_t line_prefetch_distance(const QuantMatrix& w) {
+  return G == QuantMatrix::kPanelRows ? kStreamPrefetchBytes : w.panel_bytes_;
+}
+
 constexpr int64_t kPassRows = 4;  // activation rows that share one pass over the weights
 
 /// Calls pass(rows, r0) for rows r0 .. r0 + rows of `total`, in even passes of at most kPassRows

@@ -80,16 +80,15 @@ class QuantMatrix {
   std::vector<int32_t> group_block_;   ///< block of each group, groups_ rounded up to 16
   std::shared_ptr<void> owned_;        ///< the repacked rows
 
+  /// Bytes from codes_ to the panel that holds row o.
+  [[nodiscard]] int64_t panel_offset(int64_t o) const { return o / kPanelRows * panel_bytes_; }
   /// Bytes from codes_ to line 0 of row o's codes; line j is kLineStride * j bytes further.
   [[nodiscard]] int64_t row_offset(int64_t o) const {
-    return o / kPanelRows * panel_bytes_ + kPanelRows * scale_stride_ + o % kPanelRows * 64;
+    return panel_offset(o) + kPanelRows * scale_stride_ + o % kPanelRows * 64;
   }
   /// Bytes from codes_ to row o's scale record.
-  [[nodiscard]] int64_t scales_offset(int64_t o) const { return o / kPanelRows * panel_bytes_ + o % kPanelRows * scale_stride_; }
-  /// The panel that holds row o.
-  [[nodiscard]] const uint8_t* panel(int64_t o) const {
-    return static_cast<const uint8_t*>(codes_) + o / kPanelRows * panel_bytes_;
-  }
+  [[nodiscard]] int64_t scales_offset(int64_t o) const { return panel_offset(o) + o % kPanelRows * scale_stride_; }
+  [[nodiscard]] const uint8_t* panel(int64_t o) const { return static_cast<const uint8_t*>(codes_) + panel_offset(o); }
   [[nodiscard]] const uint8_t* row(int64_t o) const { return static_cast<const uint8_t*>(codes_) + row_offset(o); }
   [[nodiscard]] const uint16_t* row_scales(int64_t o) const {
     return reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(codes_) + scales_offset(o));
