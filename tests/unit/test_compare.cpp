@@ -1,6 +1,6 @@
 // accelab compare: the Mann-Whitney U test against hand-counted exact values, and the verdicts
 // of compare_results on records made here (a 20% slower strategy, a quality loss, a failed row,
-// too few repetitions, unmatched rows, unusable input).
+// too few repetitions, unmatched rows, unusable input), and confirmation runs.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -192,6 +192,54 @@ TEST(Compare, UnmatchedRowsAreListedAndNoCommonRowIsUnusable) {
     EXPECT_NE(std::string(e.what()).find("no row in common"), std::string::npos);
   }
   EXPECT_THROW(compare_results(json{{"rows", 3}}, record(1.0), CompareOptions{}), CompareInputError);
+}
+
+TEST(Compare, ConfirmationRunKeepsOnlyReproducedRegressions) {
+  CompareOptions o;
+  // A code regression slows every run: the confirmation run reproduces it and the gate still fails.
+  Comparison c = compare_results(record(1.0), record(0.8), o);
+  confirm_regressions(c, compare_results(record(1.0), record(0.78), o), "rerun");
+  EXPECT_TRUE(c.regression);
+  EXPECT_TRUE(find(c, "cpu-tbb", "tg_speedup")->regression);
+  EXPECT_FALSE(find(c, "cpu-tbb", "tg_speedup")->unconfirmed);
+
+  // A slow minute: NEW regressed, the confirmation run did not.
+  c = compare_results(record(1.0), record(0.8), o);
+  confirm_regressions(c, compare_results(record(1.0), record(0.99), o), "rerun");
+  EXPECT_FALSE(c.regression);
+  const MetricChange* m = find(c, "cpu-tbb", "tg_speedup");
+  EXPECT_FALSE(m->regression);
+  EXPECT_TRUE(m->unconfirmed);
+  EXPECT_NE(m->note.find("in rerun"), std::string::npos) << m->note;
+  const std::string text = compare_console(c, o);
+  EXPECT_NE(text.find("not reproduced"), std::string::npos) << text;
+  EXPECT_NE(text.find("no significant regression"), std::string::npos) << text;
+  EXPECT_NE(text.find("not reproduced by the confirmation run"), std::string::npos) << text;
+  EXPECT_EQ(compare_json(c, o)["rows"][1]["metrics"][1]["unconfirmed"].is_boolean(), true);
+
+  // Only what regressed in NEW can count: a regression that only the confirmation run shows does not.
+  c = compare_results(record(1.0), record(1.0), o);
+  confirm_regressions(c, compare_results(record(1.0), record(0.8), o), "rerun");
+  EXPECT_FALSE(c.regression);
+
+  // A failed row stays a regression when it fails again, and is dropped when it ran.
+  json failed = record(1.0);
+  failed["rows"][1]["status"] = "failed";
+  failed["rows"][1]["error"] = "cpu-tbb: boom";
+  c = compare_results(record(1.0), failed, o);
+  confirm_regressions(c, compare_results(record(1.0), failed, o), "rerun");
+  EXPECT_TRUE(c.regression);
+  c = compare_results(record(1.0), failed, o);
+  confirm_regressions(c, compare_results(record(1.0), record(1.0), o), "rerun");
+  EXPECT_FALSE(c.regression);
+  EXPECT_NE(compare_console(c, o).find("not reproduced by rerun"), std::string::npos);
+
+  // A row the confirmation run lacks cannot be cleared.
+  json other = record(0.8);
+  other["rows"][1]["written"] = other["rows"][1]["name"] = "cpu-eigen";
+  c = compare_results(record(1.0), record(0.8), o);
+  confirm_regressions(c, compare_results(record(1.0), other, o), "rerun");
+  EXPECT_TRUE(c.regression);
 }
 
 }  // namespace

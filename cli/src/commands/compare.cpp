@@ -66,7 +66,7 @@ void parse_threshold(const std::string& arg, CompareOptions& o) {
 int cmd_compare(const Args& args) {
   CommonOptions common;
   std::string base, now, metric = "speedup", format = "console", markdown_out, json_out;
-  std::vector<std::string> thresholds;
+  std::vector<std::string> thresholds, confirms;
   double alpha = 0.05;
   po::options_description opts("options");
   opts.add_options()("base", po::value(&base)->required(), "BASE results.json (or the directory holding it)")
@@ -76,10 +76,11 @@ int cmd_compare(const Args& args) {
       ("alpha", po::value(&alpha), "significance level of the Mann-Whitney U test (default 0.05)")
       ("format", po::value(&format), "stdout format: console (default), markdown or json")
       ("markdown", po::value(&markdown_out), "also write the Markdown table (a pull-request comment) to this file")
-      ("json", po::value(&json_out), "also write the JSON comparison to this file");
+      ("json", po::value(&json_out), "also write the JSON comparison to this file")
+      ("confirm", po::value(&confirms)->composing(), "a later run of NEW's experiment (repeatable): a regression counts only if it regresses against BASE in NEW and in every such run (rerun what failed on a noisy machine)");
   po::positional_options_description pos;
   pos.add("base", 1).add("new", 1);
-  auto parsed = parse_args(args, "compare BASE NEW [--metric speedup|absolute] [--threshold 5%] [--format console|markdown|json]",
+  auto parsed = parse_args(args, "compare BASE NEW [--metric speedup|absolute] [--threshold 5%] [--confirm RUN]... [--format console|markdown|json]",
                            "Compares two results: each metric's change with a Mann-Whitney U test on the repetitions.\n"
                            "Exit code 0: no significant regression; 1: a regression; 2: unusable input.",
                            opts, pos, common);
@@ -94,7 +95,10 @@ int cmd_compare(const Args& args) {
   o.alpha = alpha;
   for (const std::string& t : thresholds) parse_threshold(t, o);
 
-  const Comparison c = compare_results(read_results(base, "BASE"), read_results(now, "NEW"), o);
+  const nlohmann::json base_record = read_results(base, "BASE");
+  Comparison c = compare_results(base_record, read_results(now, "NEW"), o);
+  for (const std::string& run : confirms)
+    confirm_regressions(c, compare_results(base_record, read_results(run, "--confirm"), o), run);
   if (format == "console") fmt::print("{}", compare_console(c, o));
   else if (format == "markdown") fmt::print("{}", compare_markdown(c, o));
   else fmt::print("{}\n", compare_json(c, o).dump(2));

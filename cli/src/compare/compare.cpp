@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -146,6 +147,7 @@ Comparison compare_results(const json& base, const json& now, const CompareOptio
     rc.status = "ok";
     if (!is_ok(n) && is_ok(b)) {
       rc.status = fmt::format("failed in NEW: {}", text_of(n, "error"));
+      rc.failed_in_new = true;
       rc.regression = true;
     } else if (!is_ok(b)) {
       rc.status = fmt::format("failed in BASE: {}", text_of(b, "error"));
@@ -172,6 +174,31 @@ Comparison compare_results(const json& base, const json& now, const CompareOptio
   if (!c.only_base.empty() || !c.only_new.empty())
     c.warnings.push_back(fmt::format("{} row(s) only in BASE and {} only in NEW were not compared", c.only_base.size(), c.only_new.size()));
   return c;
+}
+
+void confirm_regressions(Comparison& c, const Comparison& again, const std::string& label) {
+  auto key = [](const RowComparison& r) { return std::tie(r.model, r.pipeline, r.workload); };
+  c.regression = false;
+  for (RowComparison& r : c.rows) {
+    auto it = std::find_if(again.rows.begin(), again.rows.end(), [&](const RowComparison& a) { return key(a) == key(r); });
+    if (it != again.rows.end()) {
+      if (r.failed_in_new && !it->failed_in_new) {
+        r.failed_in_new = false;
+        r.status += fmt::format(" (not reproduced by {})", label);
+      }
+      for (MetricChange& m : r.metrics) {
+        if (!m.regression) continue;
+        auto same = std::find_if(it->metrics.begin(), it->metrics.end(), [&](const MetricChange& a) { return a.metric == m.metric; });
+        if (same != it->metrics.end() && !same->regression) {
+          m.regression = false;
+          m.unconfirmed = true;
+          m.note = fmt::format("{:+.1f}% in {}", 100 * same->change, label);
+        }
+      }
+    }
+    r.regression = r.failed_in_new || std::any_of(r.metrics.begin(), r.metrics.end(), [](const MetricChange& m) { return m.regression; });
+    c.regression = c.regression || r.regression;
+  }
 }
 
 }  // namespace accelab

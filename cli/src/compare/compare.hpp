@@ -32,13 +32,15 @@ struct MetricChange {
   bool gating = false;        ///< counts toward the verdict in this mode
   bool worse = false;         ///< changed in the bad direction by more than the threshold
   bool significant = false;   ///< p < alpha, or no samples to test (a single deterministic value)
-  bool regression = false;    ///< gating && worse && significant
+  bool regression = false;    ///< gating && worse && significant (and confirmed, see confirm_regressions)
+  bool unconfirmed = false;   ///< gating && worse && significant in NEW, but a confirmation run did not reproduce it
   std::string note;
 };
 
 struct RowComparison {
   std::string model, name, pipeline, workload;
   std::string status;  ///< "ok", or why the row is a regression by itself ("failed in NEW: …")
+  bool failed_in_new = false;  ///< the row failed in NEW but ran in BASE: a regression by itself
   bool regression = false;
   std::vector<MetricChange> metrics;
 };
@@ -59,6 +61,14 @@ class CompareInputError : public Error {
 /// Compares two parsed results.json records. Throws CompareInputError when they hold no rows in
 /// common or are not results records.
 Comparison compare_results(const nlohmann::json& base, const nlohmann::json& now, const CompareOptions& options);
+
+/// Keeps as regressions of `c` only those that `again` — the same BASE compared with a later run
+/// of the same experiment — reproduces: a metric that regressed in both, a row that failed in
+/// both. On a shared machine a whole run can be slowed by a neighbour for minutes; a code
+/// regression slows every run, so rerunning what failed and gating on what reproduces keeps the
+/// gate's power and drops most false alarms. A regression whose row `again` lacks stays one. The
+/// dropped ones are marked unconfirmed, with a note naming `label` (the confirmation run).
+void confirm_regressions(Comparison& c, const Comparison& again, const std::string& label);
 
 /// Views of a comparison: an aligned console table with notes, GitHub Markdown (a pull-request
 /// comment) and JSON.

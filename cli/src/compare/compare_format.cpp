@@ -20,6 +20,7 @@ std::string number(double v) {
 
 std::string verdict(const MetricChange& m) {
   if (m.regression) return "REGRESSION";
+  if (m.unconfirmed) return "not reproduced";
   if (m.worse && m.gating) return "worse, not significant";
   if (m.worse) return "worse (not gated)";
   const double good = m.higher_is_better ? m.change : -m.change;
@@ -53,10 +54,18 @@ std::vector<Cells> table_rows(const Comparison& c) {
 const std::vector<std::string> kHeader{"row", "metric", "BASE", "NEW", "change", "p", "verdict"};
 
 std::string summary(const Comparison& c, const CompareOptions& o) {
-  size_t n = 0;
-  for (const RowComparison& r : c.rows) n += r.regression;
-  if (!c.regression) return fmt::format("no significant regression ({} rows compared, --metric {}, threshold {:g}%)", c.rows.size(), mode_name(o), 100 * o.threshold);
-  return fmt::format("REGRESSION in {} of {} rows (--metric {}, threshold {:g}%)", n, c.rows.size(), mode_name(o), 100 * o.threshold);
+  size_t n = 0, unconfirmed = 0;
+  for (const RowComparison& r : c.rows) {
+    n += r.regression;
+    for (const MetricChange& m : r.metrics) unconfirmed += m.unconfirmed;
+  }
+  const std::string dropped =
+      unconfirmed == 0 ? "" : fmt::format("; {} regression(s) of NEW not reproduced by the confirmation run(s)", unconfirmed);
+  if (!c.regression)
+    return fmt::format("no significant regression ({} rows compared, --metric {}, threshold {:g}%){}", c.rows.size(), mode_name(o),
+                       100 * o.threshold, dropped);
+  return fmt::format("REGRESSION in {} of {} rows (--metric {}, threshold {:g}%){}", n, c.rows.size(), mode_name(o), 100 * o.threshold,
+                     dropped);
 }
 
 }  // namespace
@@ -124,7 +133,7 @@ nlohmann::json compare_json(const Comparison& c, const CompareOptions& o) {
       metrics.push_back({{"metric", m.metric}, {"higher_is_better", m.higher_is_better}, {"base", m.base}, {"new", m.now},
                          {"change", m.change}, {"p", m.p ? nlohmann::json(*m.p) : nlohmann::json(nullptr)},
                          {"gating", m.gating}, {"worse", m.worse}, {"significant", m.significant},
-                         {"regression", m.regression}, {"note", m.note}});
+                         {"regression", m.regression}, {"unconfirmed", m.unconfirmed}, {"note", m.note}});
     rows.push_back({{"model", r.model}, {"name", r.name}, {"pipeline", r.pipeline}, {"workload", r.workload},
                     {"status", r.status}, {"regression", r.regression}, {"metrics", metrics}});
   }
