@@ -693,6 +693,23 @@ TEST_F(CliTest, CompareExitCodesSayWhetherNewRegressed) {
   EXPECT_EQ(run({"compare", base, (dir_ / "run").string()}).exit_code, 1);
 }
 
+TEST_F(CliTest, CompareConfirmGatesOnlyOnRegressionsEveryRunReproduces) {
+  const std::string base = write("base.json", compare_record(1.0));
+  const std::string slow = write("slow.json", compare_record(0.8));
+  const std::string slow_again = write("slow2.json", compare_record(0.79));
+  const std::string same = write("same.json", compare_record(1.0));
+  RunResult r = run({"compare", base, slow, "--confirm", slow_again});
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_NE(r.out.find("REGRESSION in 1 of 2 rows"), std::string::npos) << r.describe();
+  r = run({"compare", base, slow, "--confirm", slow_again, "--confirm", same});
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.out.find("not reproduced"), std::string::npos) << r.describe();
+  EXPECT_NE(r.out.find("same.json"), std::string::npos) << "the note names the run that did not reproduce it: " << r.describe();
+  r = run({"compare", base, slow, "--confirm", (dir_ / "missing").string()});
+  expect_one_line_error(r, {"--confirm '", "missing", "no such results file"});
+  EXPECT_EQ(r.exit_code, 2);
+}
+
 TEST_F(CliTest, CompareUnusableInputIsExitCodeTwo) {
   const std::string base = write("base.json", compare_record(1.0));
   const std::string junk = write("junk.json", "{\"rows\": [");
