@@ -82,7 +82,10 @@ class Progress {
   void step_to(size_t done, const std::string& what) {
     done_ = done;
     double elapsed = seconds_since(start_);
-    double eta = done_ > 0 ? elapsed / static_cast<double>(done_) * static_cast<double>(total_ > done_ ? total_ - done_ : 0) : 0;
+    // From the measured steps' pace only: setting up (quantizing, calibrating, probing) can take
+    // minutes before the first step, which would make the first ETAs hours long.
+    const double measuring = seconds_since(measure_start_);
+    double eta = done_ > 0 ? measuring / static_cast<double>(done_) * static_cast<double>(total_ > done_ ? total_ - done_ : 0) : 0;
     std::string line = fmt::format("[{:>6.1f}s] {} ({}/{}, ETA {:.0f}s)", elapsed, what, done_, total_, eta);
     if (tty_) fmt::print(stderr, "\r\033[K{}", line);
     else fmt::print(stderr, "{}\n", line);
@@ -95,13 +98,18 @@ class Progress {
   void finish() {
     if (tty_) fmt::print(stderr, "\r\033[K");
   }
-  void add_total(size_t n) { total_ += n; }
+  /// Adds steps still to come; the first call marks the start of measuring (for the ETA).
+  void add_total(size_t n) {
+    if (total_ == 0) measure_start_ = Clock::now();
+    total_ += n;
+  }
 
  private:
   bool tty_;
   size_t total_;
   size_t done_ = 0;
   Clock::time_point start_;
+  Clock::time_point measure_start_ = start_;
 };
 
 class Runner {
