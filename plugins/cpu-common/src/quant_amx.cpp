@@ -36,10 +36,11 @@ struct alignas(64) TileConfig {
   uint8_t rows[16] = {};
 };
 
-// The 8 vectors of a chunk (lane L of vector j: codes 4j..4j+3 of group L) as signed codes.
+// The 8 vectors of chunk c of row o (lane L of vector j: codes 4j..4j+3 of group L) as signed
+// codes.
 template <QuantFormat F>
-void load_signed_chunk(const uint8_t* p, __m512i (&v)[8]) {
-  load_chunk<F>(p, v);
+void load_signed_chunk(const QuantMatrix& w, int64_t o, int64_t c, __m512i (&v)[8]) {
+  load_chunk<F>(w, o, c, v);
   const __m512i bias = _mm512_set1_epi8(static_cast<char>(weight_bias(F)));
   for (__m512i& x : v) x = _mm512_sub_epi8(x, bias);
 }
@@ -111,12 +112,11 @@ const uint16_t* pack_bf16_panel(const QuantMatrix& w, int64_t o0, int64_t n) {
       for (int64_t g = 0; g < groups; ++g) std::memset(panel + (g * kPanel + m) * kGroup, 0, 2 * kGroup);
       continue;
     }
-    const uint8_t* row = w.row(o0 + m);
     const uint16_t* scales = w.row_scales(o0 + m);
     const uint16_t* mins = F == QuantFormat::q4_asym ? w.row_mins(o0 + m) : nullptr;
     for (int64_t c = 0; c < chunks; ++c) {
       __m512i v[8];
-      load_signed_chunk<F>(chunk_at<F>(row, c), v);
+      load_signed_chunk<F>(w, o0 + m, c, v);
       store_chunk_groups(v, natural, kGroup);
       for (int64_t l = 0; l < kChunkGroups && c * kChunkGroups + l < groups; ++l) {
         const int64_t g = c * kChunkGroups + l;
@@ -142,8 +142,8 @@ void amx_bf16_gemm(const QuantMatrix& w, const QuantActivations& a, float* y, in
     config.colsb[t] = 64;
   }
   _tile_loadconfig(&config);
-  // Rows are padded to whole chunks of 16 groups; the padding is zero, so packing and tiles skip
-  // it (at dim 288 they would do 16 groups' work for 9, at dim 64 16 for 2).
+  // Packing and tiles cover the groups that hold data, not whole chunks of 16 groups (at dim 288
+  // they would do 16 groups' work for 9, at dim 64 16 for 2).
   const int64_t groups = real_groups(w.cols_);
   const int64_t blocks = ceil_div(a.rows_, 2 * kTile) * 2;  // B tiles, in pairs
   alignas(64) float c[4][kTile][kTile];

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "quant_layout.hpp"
 #include "quant_variants.hpp"
@@ -88,33 +89,42 @@ struct OctetBlocks {
   }
 };
 
+// Line `line` of the chunk of octet k of row o, from the octet's half of it. kHalf: the row's
+// half chunk (one octet, 32-byte lines: quant_layout.hpp).
+template <QuantFormat F, bool kHalf>
+const uint8_t* octet_line(const QuantMatrix& w, int64_t o, int64_t k, int64_t line) {
+  if constexpr (kHalf) return w.tail(o) + line * QuantMatrix::tail_line_stride();
+  return chunk_at<F>(w.row(o), k / 2) + line * QuantMatrix::kLineStride + 32 * (k % 2);
+}
+
 // The 8 group sums (unbiased for q8, biased for 4-bit) of octet k — half k % 2 of chunk k / 2 —
-// of weight row `row`, with x the chunk's activation codes in the weights' lane order
+// of weight row o, with x the chunk's activation codes in the weights' lane order
 // (quant_layout.hpp): lane L of every product is group 8 (k % 2) + L, so nothing needs folding.
-template <QuantFormat F>
-__m256i octet_group_sums(const uint8_t* row, int64_t k, const int8_t* x) {
-  auto load = [](const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); };
+template <QuantFormat F, bool kHalf>
+__m256i octet_group_sums(const QuantMatrix& w, int64_t o, int64_t k, const int8_t* x) {
   const int64_t half = 32 * (k % 2);
+  auto codes = [&](int64_t line) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(octet_line<F, kHalf>(w, o, k, line)));
+  };
+  auto load = [](const void* q) { return _mm256_loadu_si256(static_cast<const __m256i*>(q)); };
   if constexpr (F == QuantFormat::q8) {
     // Stored code + 128 back to signed, then the sign trick: |w| times sign(x, w) (the bias would
-    // overflow vpmaddubsw's int16 pairs).
+    // overflow vpmaddubsw's int16 pairs). A padding group's zeros become -128 here, times x = 0.
     const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
-    const uint8_t* p = chunk_at<F>(row, k / 2) + half;
     __m256i sums = _mm256_setzero_si256();
     for (int j = 0; j < 8; ++j) {
-      const __m256i c = _mm256_xor_si256(load(p + QuantMatrix::kLineStride * j), flip);
-      sums = _mm256_add_epi32(sums, dot_group(_mm256_abs_epi8(c), _mm256_sign_epi8(load(x + 64 * j + half), c)));
+      const __m256i v = _mm256_xor_si256(codes(j), flip);
+      sums = _mm256_add_epi32(sums, dot_group(_mm256_abs_epi8(v), _mm256_sign_epi8(load(x + 64 * j + half), v)));
     }
     return sums;
   } else {
     const __m256i low = _mm256_set1_epi8(0x0F);
-    const uint8_t* p = chunk_at<F>(row, k / 2) + half;
     // 4-bit products fit in int16 pairs (2 * 15 * 127): add the 8 vectors' pairs, widen once.
     __m256i pairs = _mm256_setzero_si256();
     for (int i = 0; i < 4; ++i) {
-      const __m256i c = load(p + QuantMatrix::kLineStride * i);
-      pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(_mm256_and_si256(c, low), load(x + 128 * i + half)));
-      pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(c, 4), low),
+      const __m256i v = codes(i);
+      pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(_mm256_and_si256(v, low), load(x + 128 * i + half)));
+      pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), low),
                                                            load(x + 128 * i + 64 + half)));
     }
     return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
@@ -128,26 +138,25 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
   constexpr bool kAsym = F == QuantFormat::q4_asym;
   const int bias = F == QuantFormat::q8 ? 0 : weight_bias(F);  // q8: the sign trick needs none
   const int64_t octets = ceil_div(w.groups_, kOctet);
-  const uint8_t* rows[G];
-  for (int g = 0; g < G; ++g) rows[g] = w.row(o[g]);
   const int64_t ahead = line_prefetch_distance<G>(w);
   __m256 acc[R][G];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) acc[r][g] = _mm256_setzero_ps();
-  for (int64_t k = 0; k < octets; ++k) {
+  auto octet = [&](auto half_chunk, int64_t k) {
+    constexpr bool kHalf = decltype(half_chunk)::value;
     const OctetBlocks blocks(w, k);
     for (int g = 0; g < G; ++g) {
       // An octet reads half of each line of its chunk: the chunk's lines are prefetched once.
       if (k % 2 == 0)
         for (int64_t line = 0; line < kChunkLines<F>; ++line)
-          _mm_prefetch(reinterpret_cast<const char*>(chunk_at<F>(rows[g], k / 2) + QuantMatrix::kLineStride * line + ahead), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(octet_line<F, kHalf>(w, o[g], k, line) + ahead), _MM_HINT_T0);
       const __m256 sw = blocks.expand(w.row_scales(o[g]));
       for (int r = 0; r < R; ++r) {
         const int64_t at = (r0 + r) * a.groups_ + k * kOctet;
         const int8_t* x = xq + (at - (k % 2) * kOctet) * kGroup;  // the chunk's (halves interleaved)
         const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.sum_.data() + at));
         const __m256 dx = _mm256_loadu_ps(a.d_.data() + at);
-        const __m256i isum = _mm256_sub_epi32(octet_group_sums<F>(rows[g], k, x),
+        const __m256i isum = _mm256_sub_epi32(octet_group_sums<F, kHalf>(w, o[g], k, x),
                                               _mm256_mullo_epi32(sums, _mm256_set1_epi32(bias)));
         acc[r][g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(sw, dx), acc[r][g]);
         if constexpr (kAsym)
@@ -155,7 +164,10 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
                                       _mm256_mul_ps(dx, _mm256_cvtepi32_ps(sums)), acc[r][g]);
       }
     }
-  }
+  };
+  const int64_t whole = 2 * w.full_chunks_;
+  for (int64_t k = 0; k < whole; ++k) octet(std::false_type{}, k);
+  for (int64_t k = whole; k < octets; ++k) octet(std::true_type{}, k);
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) {
       const __m256 v = acc[r][g];

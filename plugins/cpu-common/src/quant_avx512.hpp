@@ -54,22 +54,42 @@ void quantize_avx512(const QuantMatrix& w, const float* x, int64_t ldx, int64_t 
   }
 }
 
-// Vector i (0..7) of the chunk at p (chunk_at) as unsigned codes, lane L = group L: q8 line i;
-// 4-bit the low (i even) or high nibbles of line i / 2.
-template <QuantFormat F>
-__m512i chunk_vector(const uint8_t* p, int i) {
+// Where a chunk's lines lie: whole chunks' lines are 64 bytes, a row's 8 lines kLineStride apart;
+// a half chunk's are kHalfLineBytes, tail_line_stride() apart (quant_layout.hpp).
+template <bool kHalf>
+constexpr int64_t kRowStep = kHalf ? QuantMatrix::kHalfLineBytes : 64;
+template <bool kHalf>
+constexpr int64_t kChunkLineStride = QuantMatrix::kPanelRows * kRowStep<kHalf>;
+
+// Vector i (0..7) of a chunk as unsigned codes, lane L = group L, from the line that holds it
+// (q8: line i; 4-bit: the low (i even) or high nibbles of line i / 2). kHalf: a half chunk,
+// whose 32-byte lines fill lanes 0..7 (8..15 read as zero, as a whole chunk's padding would).
+template <QuantFormat F, bool kHalf = false>
+__m512i line_vector(const uint8_t* line, int i) {
+  const __m512i v = kHalf ? _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(line)))
+                          : _mm512_loadu_si512(line);
   if constexpr (F == QuantFormat::q8) {
-    return _mm512_loadu_si512(p + QuantMatrix::kLineStride * i);
+    return v;
   } else {
-    const __m512i v = _mm512_loadu_si512(p + QuantMatrix::kLineStride * (i / 2));
     return _mm512_and_si512(i % 2 ? _mm512_srli_epi16(v, 4) : v, _mm512_set1_epi8(0x0F));
   }
 }
 
-// The chunk at p as its 8 vectors.
+// The line of a chunk (line 0 at p) that holds vector i.
+template <QuantFormat F, bool kHalf = false>
+const uint8_t* vector_line(const uint8_t* p, int i) {
+  return p + kChunkLineStride<kHalf> * (F == QuantFormat::q8 ? i : i / 2);
+}
+
+// Chunk c of row o of `w` as its 8 vectors (a half chunk's lanes 8..15 zero).
 template <QuantFormat F>
-void load_chunk(const uint8_t* p, __m512i (&wv)[8]) {
-  for (int i = 0; i < 8; ++i) wv[i] = chunk_vector<F>(p, i);
+void load_chunk(const QuantMatrix& w, int64_t o, int64_t c, __m512i (&wv)[8]) {
+  if (c < w.full_chunks_) {
+    const uint8_t* p = chunk_at<F>(w.row(o), c);
+    for (int i = 0; i < 8; ++i) wv[i] = line_vector<F>(vector_line<F>(p, i), i);
+  } else {
+    for (int i = 0; i < 8; ++i) wv[i] = line_vector<F, true>(vector_line<F, true>(w.tail(o), i), i);
+  }
 }
 
 // Where the 16 groups of a chunk find their f16 scale (or min) in a row of per-block halves.
@@ -89,6 +109,77 @@ struct ChunkBlocks {
   }
 };
 
+// acc[r][g] += the products of chunk c of rows o0 .. o0 + G with activation rows r0 .. r0 + R of
+// `a` (decode_rows), the chunk's line 0 of row o0 at `chunk` (kHalf: the half chunk), row
+// o0 + g's scale record at scales0 + scale_stride * g. Each load sits next to the prefetch of its
+// row's line `ahead` bytes further on. Every loop over rows is unrolled by pragma: the sums stay
+// in registers only while every index into them is a constant, and with two copies of this body
+// in decode_rows GCC's own unrolling budget ran out before the second (its sums then went to the
+// stack, a store and a load per vpdpbusd).
+template <QuantFormat F, int R, int G, bool kHalf>
+[[gnu::always_inline]] inline void decode_chunk(const QuantMatrix& w, const QuantActivations& a,
+                                                const int8_t* xq, int64_t r0,
+                                                const uint8_t* scales0, int64_t scale_stride,
+                                                int64_t c, const uint8_t* chunk, int64_t ahead,
+                                                __m512 (&acc)[R][G]) {
+  constexpr int kVectorsPerLine = F == QuantFormat::q8 ? 1 : 2;
+  constexpr bool kAsym = F == QuantFormat::q4_asym;
+  constexpr int64_t kStep = kRowStep<kHalf>;
+  __m512i isum[R][G];
+  const int8_t* x[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    const int64_t at = (r0 + r) * a.groups_ + c * kChunkGroups;
+    const __m512i bias = _mm512_mullo_epi32(_mm512_loadu_si512(a.sum_.data() + at), _mm512_set1_epi32(-weight_bias(F)));
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) isum[r][g] = bias;
+    x[r] = xq + at * kGroup;
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    const uint8_t* line = vector_line<F, kHalf>(chunk, i);  // of row o0
+    if (i % kVectorsPerLine == 0)
+#pragma GCC unroll 8
+      for (int g = 0; g < G; g += 64 / kStep) {  // a 64-byte line holds 64 / kStep rows' parts
+        _mm_prefetch(reinterpret_cast<const char*>(line + kStep * g + ahead), _MM_HINT_T0);
+        if constexpr (kVectorsPerLine == 2 && G == QuantMatrix::kPanelRows)
+          _mm_prefetch(reinterpret_cast<const char*>(line + kStep * g + kFarStreamPrefetchBytes), _MM_HINT_T2);
+      }
+    __m512i xv[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) xv[r] = _mm512_loadu_si512(x[r] + 64 * i);
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+      const __m512i wv = line_vector<F, kHalf>(line + kStep * g, i);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) isum[r][g] = _mm512_dpbusd_epi32(isum[r][g], wv, xv[r]);
+    }
+    // Keeps each line's prefetches beside its loads: unrolled without it, GCC hoisted the
+    // chunk's prefetches into one burst at its start, which streamed 15-25% slower on Zen 5.
+    asm volatile("" ::: "memory");
+  }
+  const ChunkBlocks blocks(w, c);
+  __m512 dx[R], dsum[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    const int64_t at = (r0 + r) * a.groups_ + c * kChunkGroups;
+    dx[r] = _mm512_loadu_ps(a.d_.data() + at);
+    if constexpr (kAsym) dsum[r] = _mm512_mul_ps(dx[r], _mm512_cvtepi32_ps(_mm512_loadu_si512(a.sum_.data() + at)));
+  }
+#pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) {
+    const auto* scales = reinterpret_cast<const uint16_t*>(scales0 + g * scale_stride);
+    const __m512 sw = blocks.expand(scales);
+    __m512 mw = _mm512_setzero_ps();
+    if constexpr (kAsym) mw = blocks.expand(scales + w.blocks_per_row_);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      acc[r][g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][g]), _mm512_mul_ps(sw, dx[r]), acc[r][g]);
+      if constexpr (kAsym) acc[r][g] = _mm512_fmadd_ps(mw, dsum[r], acc[r][g]);
+    }
+  }
+}
+
 // y[r * ldy + o0 + g] for r < R, g < G from activation rows r0.. of `a`, rows o0 .. o0 + G of
 // one panel; xq: the activation codes of `a` in the weights' lane order (transposed_activations).
 // Within a chunk the G rows are read line by line in turn (line j of every row, then line j + 1),
@@ -97,69 +188,25 @@ struct ChunkBlocks {
 template <QuantFormat F, int R, int G>
 void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
                  float* y, int64_t ldy, int64_t o0) {
-  constexpr int kVectorsPerLine = F == QuantFormat::q8 ? 1 : 2;
-  constexpr bool kAsym = F == QuantFormat::q4_asym;
-  const int64_t chunks = w.row_bytes_ / (kChunkLines<F> * 64);
-  // Row g of the group: its codes 64 * g bytes after row o0's, its scale record
-  // g * scale_stride_ after row o0's.
   const uint8_t* row0 = w.row(o0);
+  const uint8_t* half = w.tail_groups_ > 0 ? w.tail(o0) : nullptr;
   const auto* scales0 = reinterpret_cast<const uint8_t*>(w.row_scales(o0));
-  const int64_t scale_stride = w.scale_stride_;
+  const int64_t scale_stride = w.scale_stride_, chunks = w.full_chunks_;
   // Fewer rows than a panel also prefetch their scale records in the next panel.
   const int64_t ahead = line_prefetch_distance<G>(w);
   if constexpr (G < QuantMatrix::kPanelRows)
     for (int64_t l = 0; l < G * scale_stride; l += 64) _mm_prefetch(reinterpret_cast<const char*>(scales0 + ahead + l), _MM_HINT_T0);
   __m512 acc[R][G];
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
-    for (int g = 0; g < G; ++g) acc[r][g] = _mm512_setzero_ps();
-  for (int64_t c = 0; c < chunks; ++c) {
-    __m512i isum[R][G];
-    const int8_t* x[R];
-    for (int r = 0; r < R; ++r) {
-      const int64_t at = (r0 + r) * a.groups_ + c * kChunkGroups;
-      const __m512i bias = _mm512_mullo_epi32(_mm512_loadu_si512(a.sum_.data() + at), _mm512_set1_epi32(-weight_bias(F)));
-      for (int g = 0; g < G; ++g) isum[r][g] = bias;
-      x[r] = xq + at * kGroup;
-    }
-    const uint8_t* chunk = chunk_at<F>(row0, c);
 #pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i) {
-      if (i % kVectorsPerLine == 0)
-        for (int g = 0; g < G; ++g) {
-          const uint8_t* line = chunk + QuantMatrix::kLineStride * (i / kVectorsPerLine) + 64 * g;
-          _mm_prefetch(reinterpret_cast<const char*>(line + ahead), _MM_HINT_T0);
-          if constexpr (kVectorsPerLine == 2 && G == QuantMatrix::kPanelRows)
-            _mm_prefetch(reinterpret_cast<const char*>(line + kFarStreamPrefetchBytes), _MM_HINT_T2);
-        }
-      __m512i xv[R];
-      for (int r = 0; r < R; ++r) xv[r] = _mm512_loadu_si512(x[r] + 64 * i);
-      for (int g = 0; g < G; ++g) {
-        const __m512i wv = chunk_vector<F>(chunk + 64 * g, i);
-        for (int r = 0; r < R; ++r) isum[r][g] = _mm512_dpbusd_epi32(isum[r][g], wv, xv[r]);
-      }
-      // Keeps each line's prefetches beside its loads: unrolled without it, GCC hoisted the
-      // chunk's prefetches into one burst at its start, which streamed 15-25% slower on Zen 5.
-      asm volatile("" ::: "memory");
-    }
-    const ChunkBlocks blocks(w, c);
-    __m512 dx[R], dsum[R];
-    for (int r = 0; r < R; ++r) {
-      const int64_t at = (r0 + r) * a.groups_ + c * kChunkGroups;
-      dx[r] = _mm512_loadu_ps(a.d_.data() + at);
-      if constexpr (kAsym) dsum[r] = _mm512_mul_ps(dx[r], _mm512_cvtepi32_ps(_mm512_loadu_si512(a.sum_.data() + at)));
-    }
-    for (int g = 0; g < G; ++g) {
-      const auto* scales = reinterpret_cast<const uint16_t*>(scales0 + g * scale_stride);
-      const __m512 sw = blocks.expand(scales);
-      __m512 mw = _mm512_setzero_ps();
-      if constexpr (kAsym) mw = blocks.expand(scales + w.blocks_per_row_);
-      for (int r = 0; r < R; ++r) {
-        acc[r][g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][g]), _mm512_mul_ps(sw, dx[r]), acc[r][g]);
-        if constexpr (kAsym) acc[r][g] = _mm512_fmadd_ps(mw, dsum[r], acc[r][g]);
-      }
-    }
-  }
+    for (int g = 0; g < G; ++g) acc[r][g] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < chunks; ++c)
+    decode_chunk<F, R, G, false>(w, a, xq, r0, scales0, scale_stride, c, chunk_at<F>(row0, c), ahead, acc);
+  if (half) decode_chunk<F, R, G, true>(w, a, xq, r0, scales0, scale_stride, chunks, half, ahead, acc);
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
     for (int g = 0; g < G; ++g) y[r * ldy + o0 + g] = _mm512_reduce_add_ps(acc[r][g]);
 }
 

@@ -2,21 +2,31 @@
 // the baseline code that builds it and every variant that reads it. Internal linkage: included by
 // translation units compiled with different -m flags.
 //
-// Weights, per row: `row_bytes_` bytes of codes in chunks of 16 groups (512 codes; the last chunk
-// zero-padded), every code stored unsigned (q8 code + 128, q4 code + 8, q4_asym code) and laid out
-// so that 32-bit lane L of every vector of a chunk holds 4 codes of group L: a dot-product
-// instruction then accumulates one group per lane and nothing needs folding. The decode kernels
-// transpose the (natural-order) activation codes to match once per call (transpose_activations).
+// Weights, per row: `row_bytes_` bytes of codes in chunks of 16 groups (512 codes), every code
+// stored unsigned (q8 code + 128, q4 code + 8, q4_asym code) and laid out so that 32-bit lane L of
+// every vector of a chunk holds 4 codes of group L: a dot-product instruction then accumulates one
+// group per lane and nothing needs folding. The decode kernels transpose the (natural-order)
+// activation codes to match once per call (transpose_activations).
 //  - q8: 8 lines of 64 bytes; byte 4L + b of line j is code 4j + b of group L.
 //  - q4, q4_asym: 4 lines of 64 bytes; byte 4L + b of line k holds code 8k + b (low nibble) and
 //    code 8k + 4 + b (high nibble) of group L, so the low and high nibbles of line k are vectors
 //    2k and 2k + 1 of the q8 arrangement.
+// A row whose groups end at most 8 past a multiple of 16 ends in a half chunk: lines of 32 bytes
+// (kHalfLineBytes), lane L < 8 of each vector group L, the groups past tail_groups_ zero. The
+// kernels read it with 32-byte loads that zero lanes 8..15, as if it were a whole chunk of zero
+// padding, without storing or streaming that padding: at stories110M's dim 768 (24 groups) whole
+// chunks would stream 32 groups per row, at stories260K's 64 (2 groups) 16. A row with 9..15
+// groups past its whole chunks gets one more whole chunk, zero-padded (stories15M's 288: 9 of
+// 16): a half chunk of its own width per row measured slower from the caches than the padding it
+// saves (plugins/cpu-common/README.md, "Layout"). Only the last group of a row may hold fewer
+// than 32 codes; its missing codes are stored as zero bytes.
 // Rows come in panels of 8 (QuantMatrix::kPanelRows): the 8 rows' scale records (f16 scales, and
 // q4_asym mins), then their codes interleaved line by line — line j of rows 0..7, then line j + 1
 // — so the decode kernel, which reads a panel's 8 rows line by line in turn, reads one
 // contiguous stream: with 8 separate row streams per thread Zen 5 overlapped arithmetic with
-// memory waits badly (plugins/cpu-common/README.md, "Decode"). Line j of a row is at
-// QuantMatrix::row(o) + j * kLineStride; line_offset maps a byte of the row's codes there.
+// memory waits badly (plugins/cpu-common/README.md, "Decode"). Line j of a row's whole chunks is
+// at QuantMatrix::row(o) + j * kLineStride; the half chunk's lines follow all of those, with the
+// same interleaving at their own width (QuantMatrix::tail). chunk_line finds a line of a chunk.
 // Activations: int8 codes of `groups_` groups per row (a multiple of kChunkGroups, zero past the
 // data), with a float scale and the int32 sum of the codes per group (zero past the data).
 // The integer dot product of a group is then sum(w_stored * x) - bias * sum(x), bias being what
@@ -37,11 +47,8 @@ namespace {
 constexpr int64_t kGroup = 32;         // codes per activation group (one scale)
 constexpr int64_t kChunkGroups = 16;   // groups per SIMD step (one AVX-512 vector of group sums)
 constexpr int64_t kChunkCodes = kChunkGroups * kGroup;  // 512
-constexpr int64_t kNibbleChunkBytes = kChunkCodes / 2;   // 256
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-constexpr bool is_q4(QuantFormat f) { return f != QuantFormat::q8; }
 
 /// What a stored weight exceeds its code by.
 constexpr int weight_bias(QuantFormat f) { return f == QuantFormat::q8 ? 128 : f == QuantFormat::q4 ? 8 : 0; }
@@ -54,33 +61,35 @@ inline int64_t padded_groups(int64_t cols) {
   return ceil_div(real_groups(cols), kChunkGroups) * kChunkGroups;
 }
 
-/// Byte of a row's codes (counted line after line, as if the row's lines were contiguous) that
-/// holds code p (and, 4-bit, the shift of its nibble).
-inline int64_t code_byte(QuantFormat f, int64_t p) {
-  const int64_t q = p % kChunkCodes, group = q / kGroup, j = q % kGroup;
-  if (f == QuantFormat::q8) return (p / kChunkCodes) * kChunkCodes + (j / 4) * 64 + 4 * group + j % 4;
-  return (p / kChunkCodes) * kNibbleChunkBytes + (j / 8) * 64 + 4 * group + j % 4;
-}
-inline int nibble_shift(int64_t p) { return p % 8 < 4 ? 0 : 4; }
-
-/// Where byte b of a row's codes (code_byte's count) lies from QuantMatrix::row: its lines are
-/// kLineStride apart.
-inline int64_t line_offset(int64_t b) { return b / 64 * QuantMatrix::kLineStride + b % 64; }
-
-/// Lines of a chunk, and the chunk c of a row: lines kChunkLines * c .. of it.
+/// Lines of a chunk, and the whole chunk c of a row: lines kChunkLines * c .. of it.
 template <QuantFormat F>
 constexpr int64_t kChunkLines = F == QuantFormat::q8 ? 8 : 4;
 template <QuantFormat F>
 const uint8_t* chunk_at(const uint8_t* row, int64_t c) { return row + c * kChunkLines<F> * QuantMatrix::kLineStride; }
 
-/// Stored (biased, unsigned) value of code p of the row at `row` (QuantMatrix::row).
-inline int stored_code(QuantFormat f, const uint8_t* row, int64_t p) {
-  const uint8_t byte = row[line_offset(code_byte(f, p))];
-  return f == QuantFormat::q8 ? byte : (byte >> nibble_shift(p)) & 0x0F;
+/// Line `line` of chunk c of row o: 64 bytes of a whole chunk, or 32 of the half chunk
+/// (c == full_chunks_).
+inline const uint8_t* chunk_line(const QuantMatrix& w, int64_t o, int64_t c, int64_t line) {
+  if (c < w.full_chunks_) return w.row(o) + (c * w.chunk_lines() + line) * QuantMatrix::kLineStride;
+  return w.tail(o) + line * w.tail_line_stride();
 }
 
-/// Weight code (signed, or unsigned for q4_asym) of position p of the row at `row`.
-inline int weight_code(QuantFormat f, const uint8_t* row, int64_t p) { return stored_code(f, row, p) - weight_bias(f); }
+/// Bytes from w.codes_ to the byte that holds code p of row o (4-bit: in the nibble nibble_shift(p)).
+inline int64_t code_offset(const QuantMatrix& w, int64_t o, int64_t p) {
+  const int64_t q = p % kChunkCodes, group = q / kGroup, j = q % kGroup;
+  const int64_t line = j / (w.format_ == QuantFormat::q8 ? 4 : 8);
+  return chunk_line(w, o, p / kChunkCodes, line) - static_cast<const uint8_t*>(w.codes_) + 4 * group + j % 4;
+}
+inline int nibble_shift(int64_t p) { return p % 8 < 4 ? 0 : 4; }
+
+/// Stored (biased, unsigned) value of code p of row o.
+inline int stored_code(const QuantMatrix& w, int64_t o, int64_t p) {
+  const uint8_t byte = static_cast<const uint8_t*>(w.codes_)[code_offset(w, o, p)];
+  return w.format_ == QuantFormat::q8 ? byte : (byte >> nibble_shift(p)) & 0x0F;
+}
+
+/// Weight code (signed, or unsigned for q4_asym) of position p of row o.
+inline int weight_code(const QuantMatrix& w, int64_t o, int64_t p) { return stored_code(w, o, p) - weight_bias(w.format_); }
 
 /// Activation codes of row r of `a` in the lane order of the weights: per chunk, 8 vectors of
 /// 64 bytes whose 32-bit lane L holds codes 4j..4j+3 (vector j) of group L. `out`: a.groups_ * 32.

@@ -70,18 +70,15 @@ std::shared_ptr<uint8_t> zeroed_rows(size_t bytes) {
 std::shared_ptr<void> repack(const QuantSource& src, const QuantMatrix& m) {
   const int64_t panels = ceil_div(src.rows, QuantMatrix::kPanelRows);
   std::shared_ptr<uint8_t> out = zeroed_rows(static_cast<size_t>(panels * m.panel_bytes_));
+  QuantMatrix target = m;  // code_offset's view of `out`
+  target.codes_ = out.get();
   const int64_t blocks = m.blocks_per_row_;
   for (int64_t r = 0; r < src.rows; ++r) {
-    uint8_t* row = out.get() + m.row_offset(r);
-    // Group by group, so the byte of each code comes from a base and an offset (code_byte's rule).
-    for (int64_t g = 0; g * kGroup < src.cols; ++g) {
-      const int64_t base = code_byte(src.format, g * kGroup), n = std::min(kGroup, src.cols - g * kGroup);
-      for (int64_t j = 0; j < n; ++j) {
-        const auto stored = static_cast<uint8_t>(source_code(src, r, g * kGroup + j) + weight_bias(src.format));
-        const int64_t byte = base + (j / (src.format == QuantFormat::q8 ? 4 : 8)) * 64 + j % 4;
-        if (src.format == QuantFormat::q8) row[line_offset(byte)] = stored;
-        else row[line_offset(byte)] |= static_cast<uint8_t>(stored << nibble_shift(j));
-      }
+    for (int64_t c = 0; c < src.cols; ++c) {
+      const auto stored = static_cast<uint8_t>(source_code(src, r, c) + weight_bias(src.format));
+      uint8_t& byte = out.get()[code_offset(target, r, c)];
+      if (src.format == QuantFormat::q8) byte = stored;
+      else byte |= static_cast<uint8_t>(stored << nibble_shift(c));
     }
     uint8_t* scales = out.get() + m.scales_offset(r);
     std::memcpy(scales, src.scales + r * blocks, static_cast<size_t>(blocks) * 2);
@@ -113,7 +110,14 @@ QuantMatrix QuantMatrix::from(const QuantSource& src) {
   m.groups_ = ceil_div(src.cols, kGroup);
   m.blocks_per_row_ = ceil_div(src.cols, src.block);
   m.groups_per_block_ = src.block / kGroup;
-  m.row_bytes_ = padded_groups(src.cols) * kGroup / (is_q4(src.format) ? 2 : 1);
+  // Up to 8 groups past the whole chunks go in a half chunk; more, in one more whole chunk.
+  m.full_chunks_ = m.groups_ / kChunkGroups;
+  m.tail_groups_ = m.groups_ % kChunkGroups;
+  if (m.tail_groups_ > kChunkGroups / 2) {
+    ++m.full_chunks_;
+    m.tail_groups_ = 0;
+  }
+  m.row_bytes_ = (m.full_chunks_ * 64 + (m.tail_groups_ > 0 ? QuantMatrix::kHalfLineBytes : 0)) * m.chunk_lines();
   // Scales (and mins) inside their panel keep a panel one sequential stream: as a separate array
   // they were a second stream per row that the hardware prefetcher lost track of
   // (plugins/cpu-common/README.md, "Decode").
