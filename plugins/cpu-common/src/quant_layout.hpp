@@ -26,7 +26,7 @@
 // contiguous stream: with 8 separate row streams per thread Zen 5 overlapped arithmetic with
 // memory waits badly (plugins/cpu-common/README.md, "Decode"). Line j of a row's whole chunks is
 // at QuantMatrix::row(o) + j * kLineStride; the half chunk's lines follow all of those, with the
-// same interleaving at their own width (QuantMatrix::tail). chunk_line finds a line of a chunk.
+// same interleaving at their own width (QuantMatrix::tail). chunk_line_offset finds a line of a chunk.
 // Activations: int8 codes of `groups_` groups per row (a multiple of kChunkGroups, zero past the
 // data), with a float scale and the int32 sum of the codes per group (zero past the data).
 // The integer dot product of a group is then sum(w_stored * x) - bias * sum(x), bias being what
@@ -67,18 +67,18 @@ constexpr int64_t kChunkLines = F == QuantFormat::q8 ? 8 : 4;
 template <QuantFormat F>
 const uint8_t* chunk_at(const uint8_t* row, int64_t c) { return row + c * kChunkLines<F> * QuantMatrix::kLineStride; }
 
-/// Line `line` of chunk c of row o: 64 bytes of a whole chunk, or 32 of the half chunk
-/// (c == full_chunks_).
-inline const uint8_t* chunk_line(const QuantMatrix& w, int64_t o, int64_t c, int64_t line) {
-  if (c < w.full_chunks_) return w.row(o) + (c * w.chunk_lines() + line) * QuantMatrix::kLineStride;
-  return w.tail(o) + line * w.tail_line_stride();
+/// Bytes from w.codes_ to line `line` of chunk c of row o: 64 bytes of a whole chunk, or 32 of
+/// the half chunk (c == full_chunks_).
+inline int64_t chunk_line_offset(const QuantMatrix& w, int64_t o, int64_t c, int64_t line) {
+  if (c < w.full_chunks_) return w.row_offset(o) + (c * w.chunk_lines() + line) * QuantMatrix::kLineStride;
+  return w.tail_offset(o) + line * QuantMatrix::tail_line_stride();
 }
 
 /// Bytes from w.codes_ to the byte that holds code p of row o (4-bit: in the nibble nibble_shift(p)).
 inline int64_t code_offset(const QuantMatrix& w, int64_t o, int64_t p) {
   const int64_t q = p % kChunkCodes, group = q / kGroup, j = q % kGroup;
   const int64_t line = j / (w.format_ == QuantFormat::q8 ? 4 : 8);
-  return chunk_line(w, o, p / kChunkCodes, line) - static_cast<const uint8_t*>(w.codes_) + 4 * group + j % 4;
+  return chunk_line_offset(w, o, p / kChunkCodes, line) + 4 * group + j % 4;
 }
 inline int nibble_shift(int64_t p) { return p % 8 < 4 ? 0 : 4; }
 

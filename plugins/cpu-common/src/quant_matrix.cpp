@@ -70,13 +70,11 @@ std::shared_ptr<uint8_t> zeroed_rows(size_t bytes) {
 std::shared_ptr<void> repack(const QuantSource& src, const QuantMatrix& m) {
   const int64_t panels = ceil_div(src.rows, QuantMatrix::kPanelRows);
   std::shared_ptr<uint8_t> out = zeroed_rows(static_cast<size_t>(panels * m.panel_bytes_));
-  QuantMatrix target = m;  // code_offset's view of `out`
-  target.codes_ = out.get();
   const int64_t blocks = m.blocks_per_row_;
   for (int64_t r = 0; r < src.rows; ++r) {
     for (int64_t c = 0; c < src.cols; ++c) {
       const auto stored = static_cast<uint8_t>(source_code(src, r, c) + weight_bias(src.format));
-      uint8_t& byte = out.get()[code_offset(target, r, c)];
+      uint8_t& byte = out.get()[code_offset(m, r, c)];
       if (src.format == QuantFormat::q8) byte = stored;
       else byte |= static_cast<uint8_t>(stored << nibble_shift(c));
     }
