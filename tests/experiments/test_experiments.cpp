@@ -81,33 +81,48 @@ class ExperimentRun : public ::testing::Test {
     return std::system(cmd.c_str()) == 0;
   }
 
-  // Starts `accelab run FILE --out OUT` in the background, waits until results.jsonl holds at
-  // least `rows` row lines (at most 60 s), then sends `signal` and returns the exit status.
-  // `saw_rows` says whether the rows appeared in time.
-  int run_then_signal(const fs::path& file, const fs::path& out, size_t rows, int signal, bool& saw_rows) const {
+  // Starts `accelab run FILE --out OUT` in the background (its stderr in OUT/stderr.log), waits
+  // until `ready()` (at most 60 s), then sends `signal` and returns the exit status (SIGKILL's if
+  // the run was still going 60 s after the signal). `saw_ready` says whether ready() came true.
+  template <class Ready>
+  int run_then_signal_when(const fs::path& file, const fs::path& out, Ready ready, int signal, bool& saw_ready) const {
     fs::create_directories(out);
     std::string cmd = "exec " + env_prefix() + "'" ACCELAB_EXE "' run '" + file.string() + "' --out '" +
-                      out.string() + "' >/dev/null 2>&1";
+                      out.string() + "' >/dev/null 2>'" + (out / "stderr.log").string() + "'";
     pid_t pid = fork();
     if (pid == 0) {
       execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
-    auto count_rows = [&] {
-      std::string text = slurp(out / "results.jsonl");
-      size_t n = 0;
-      for (size_t at = text.find("\"type\":\"row\""); at != std::string::npos; at = text.find("\"type\":\"row\"", at + 1)) ++n;
-      return n;
-    };
-    saw_rows = false;
-    for (int i = 0; i < 600 && !saw_rows && pid > 0; ++i) {
+    saw_ready = false;
+    for (int i = 0; i < 600 && !saw_ready && pid > 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      saw_rows = count_rows() >= rows;
+      saw_ready = ready();
     }
-    if (pid > 0) kill(pid, signal);
     int status = 0;
-    if (pid > 0) waitpid(pid, &status, 0);
+    if (pid <= 0) return status;
+    kill(pid, signal);
+    // A run that ignores the signal is killed after 60 s (its status then says SIGKILL).
+    for (int i = 0; i < 600; ++i) {
+      if (waitpid(pid, &status, WNOHANG) == pid) return status;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
     return status;
+  }
+
+  // As above, ready once results.jsonl holds at least `rows` row lines.
+  int run_then_signal(const fs::path& file, const fs::path& out, size_t rows, int signal, bool& saw_rows) const {
+    return run_then_signal_when(
+        file, out,
+        [&] {
+          std::string text = slurp(out / "results.jsonl");
+          size_t n = 0;
+          for (size_t at = text.find("\"type\":\"row\""); at != std::string::npos; at = text.find("\"type\":\"row\"", at + 1)) ++n;
+          return n >= rows;
+        },
+        signal, saw_rows);
   }
 
   fs::path dir_;
@@ -268,6 +283,48 @@ TEST_F(ExperimentRun, InterruptedRunWritesFinishedRowsAndExits130) {
   ASSERT_GE(results["rows"].size(), 1u);
   EXPECT_EQ(results["rows"][0]["status"], "ok");
   EXPECT_NE(slurp(out / "results.jsonl").find("\"type\":\"end\""), std::string::npos);
+}
+
+TEST_F(ExperimentRun, InterruptDuringCalibrationStopsItAndExits130) {
+  // A billion random calibration tokens would take hours (and, held at once, 4 GB): the interrupt
+  // must stop the calibration itself, not wait for it to end.
+  fs::path file = write("calibrate.toml", R"(
+[model]
+synth = "dim=64,hidden=128,layers=2,heads=4,kv-heads=2,vocab=256,seq=64"
+[workload]
+prompt_tokens = 8
+generate_tokens = 8
+[measure]
+quality = false
+[[pipeline]]
+name = "f32"
+stages = "cpu-tbb"
+[[pipeline]]
+name = "calibrated"
+stages = 'quant-int4-calibrated<calibration-tokens=1000000000>,cpu-tbb'
+[[pipeline]]
+name = "after"
+stages = "cpu-tbb"
+)");
+  fs::path out = dir_ / "out";
+  bool calibrating = false;
+  const auto started = std::chrono::steady_clock::now();
+  int status = run_then_signal_when(
+      file, out, [&] { return slurp(out / "stderr.log").find("calibration: the float model over") != std::string::npos; },
+      SIGINT, calibrating);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_TRUE(calibrating) << "calibration did not start within 60 s:\n" << slurp(out / "stderr.log");
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by a signal: the interrupt was not handled";
+  EXPECT_EQ(WEXITSTATUS(status), 130) << slurp(out / "stderr.log");
+  EXPECT_LT(seconds, 90.0);
+  auto results = nlohmann::json::parse(slurp(out / "results.json"));
+  EXPECT_FALSE(results["complete"].get<bool>());
+  const auto& pipelines = results["pipelines"];
+  ASSERT_EQ(pipelines.size(), 3u);
+  EXPECT_EQ(pipelines[0]["status"], "ok");
+  EXPECT_NE(pipelines[1]["error"].get<std::string>().find("calibration interrupted after"), std::string::npos)
+      << pipelines[1]["error"];
+  EXPECT_EQ(pipelines[2]["error"], "not prepared: the run was interrupted");
 }
 
 }  // namespace

@@ -199,6 +199,10 @@ TEST(QuantIntPlugin, BadRegexIsRejectedAtCreate) {
   Instance bad_exclude("quant-int8", {{"exclude", "[z-a]"}}, host);
   EXPECT_NE(bad_exclude.created(), ACCELAB_STATUS_OK);
   EXPECT_NE(bad_exclude.message().find("exclude"), std::string::npos) << bad_exclude.message();
+  EXPECT_EQ(bad_exclude.message().find("globs"), std::string::npos) << bad_exclude.message();
+  Instance glob("quant-int8", {{"exclude", "*norm*"}}, host);  // a glob, the likely mistake
+  EXPECT_NE(glob.created(), ACCELAB_STATUS_OK);
+  EXPECT_NE(glob.message().find("not globs: '.*' matches"), std::string::npos) << glob.message();
 }
 
 struct Expected {

@@ -2,6 +2,7 @@
 // (per-channel statistics of every matrix product's input, from a float run of the model).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -87,6 +88,23 @@ TEST_F(Calibration, CoversEveryMatmulInputWithTheTokensAsked) {
             s.by_weight.begin()->second.mean_square);
   EXPECT_NE(collect_calibration(*model_, {}, 100, 4).by_weight.begin()->second.mean_square,
             s.by_weight.begin()->second.mean_square);
+}
+
+TEST_F(Calibration, StopsWhenInterruptedWithoutHoldingTheTokens) {
+  const std::atomic<bool> interrupted{true};
+  CalibrationText text;
+  text.interrupted = &interrupted;
+  // 2^32 random tokens held at once would be 16 GB; made one sequence at a time, the interrupt
+  // stops them before the first batch.
+  try {
+    collect_calibration(*model_, text, uint64_t{1} << 32, 0);
+    FAIL() << "an interrupted calibration returned";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "calibration interrupted after 0 of 4294967296 tokens");
+  }
+  const std::atomic<bool> running{false};
+  text.interrupted = &running;
+  EXPECT_EQ(collect_calibration(*model_, text, 100, 3).tokens, 100u);
 }
 
 TEST_F(Calibration, ReadsStoriesAfterTheReservedOnes) {

@@ -5,6 +5,7 @@
 
 #include <accelab/plugin.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -21,6 +22,8 @@ struct CalibrationText {
   std::string text_path;       ///< stories separated by <|endoftext|>
   std::string tokenizer_path;  ///< llama2.c tokenizer of the model
   int32_t skip_stories = 0;    ///< leading stories reserved for the quality evaluation
+  /// Set by a signal handler (accelab run): calibration checks it between batches and stops.
+  const std::atomic<bool>* interrupted = nullptr;
 };
 
 /// Per-channel statistics of the input of each matrix product, by weight tensor index.
@@ -34,7 +37,8 @@ struct CalibrationStats {
 };
 
 /// Runs `model` (every matrix-product weight must be dense f32, f16 or bf16) over `tokens`
-/// calibration tokens chosen with `seed`. Throws Error on unreadable text or an unrunnable model.
+/// calibration tokens chosen with `seed`. Throws Error on unreadable text, an unrunnable model,
+/// or when text.interrupted is set before the last batch.
 CalibrationStats collect_calibration(const Model& model, const CalibrationText& text,
                                      uint64_t tokens, uint64_t seed);
 

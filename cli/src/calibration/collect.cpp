@@ -17,52 +17,70 @@
 #include "runtime/perplexity.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 namespace accelab {
 namespace {
 
-// Token sequences of `total` tokens: stories after the first skip_stories, in an order shuffled
-// with `seed`, each cut at the model's context; or random tokens when there is no text.
-std::vector<std::vector<int32_t>> calibration_sequences(const accelab_model_config& c, const CalibrationText& text,
-                                                        uint64_t total, uint64_t seed, std::string& source) {
-  std::vector<std::vector<int32_t>> out;
-  std::mt19937_64 rng(seed);
-  uint64_t have = 0;
-  if (text.text_path.empty() || text.tokenizer_path.empty()) {
-    std::uniform_int_distribution<int32_t> tok(0, c.vocab_size - 1);
-    while (have < total) {
-      const auto n = static_cast<int32_t>(std::min<uint64_t>(total - have, static_cast<uint64_t>(c.seq_len)));
-      std::vector<int32_t> seq(static_cast<size_t>(n));
-      for (int32_t& t : seq) t = tok(rng);
-      out.push_back(std::move(seq));
-      have += static_cast<uint64_t>(n);
+// The calibration token sequences, one at a time: stories after the first skip_stories, in an
+// order shuffled with `seed`, each cut at the model's context; or random tokens when there is no
+// text, made as they are asked for (a count in the billions must not be held in memory).
+class CalibrationSequences {
+ public:
+  CalibrationSequences(const accelab_model_config& c, const CalibrationText& text, uint64_t total, uint64_t seed)
+      : rng_(seed), seq_len_(static_cast<uint64_t>(c.seq_len)), tok_(0, c.vocab_size - 1) {
+    if (text.text_path.empty() || text.tokenizer_path.empty()) {
+      total_ = total;
+      source_ = fmt::format("{} random tokens (seed {}): the model has no tokenizer or text", total, seed);
+      return;
     }
-    source = fmt::format("{} random tokens (seed {}): the model has no tokenizer or text", have, seed);
-    return out;
+    random_ = false;
+    std::vector<std::string> stories = split_stories(read_text_file(text.text_path), 0);
+    const auto skip = static_cast<size_t>(std::max(0, text.skip_stories));
+    if (stories.size() <= skip)
+      throw Error(fmt::format("{}: no stories left for calibration after the {} the quality evaluation uses",
+                              text.text_path, skip));
+    std::vector<size_t> order(stories.size() - skip);
+    for (size_t i = 0; i < order.size(); ++i) order[i] = skip + i;
+    std::shuffle(order.begin(), order.end(), rng_);
+    const Tokenizer tokenizer = load_tokenizer_file(text.tokenizer_path, c.vocab_size);
+    for (size_t i : order) {
+      if (total_ >= total) break;
+      std::vector<int32_t> seq = tokenizer.encode(stories[i], true, false);
+      seq.resize(std::min({seq.size(), static_cast<size_t>(seq_len_), static_cast<size_t>(total - total_)}));
+      if (seq.empty()) continue;
+      total_ += seq.size();
+      stories_.push_back(std::move(seq));
+    }
+    source_ = fmt::format("{} tokens of {} stories of {} (after the first {}, shuffled with seed {})", total_,
+                          stories_.size(), text.text_path, skip, seed);
   }
-  std::vector<std::string> stories = split_stories(read_text_file(text.text_path), 0);
-  const auto skip = static_cast<size_t>(std::max(0, text.skip_stories));
-  if (stories.size() <= skip)
-    throw Error(fmt::format("{}: no stories left for calibration after the {} the quality evaluation uses",
-                            text.text_path, skip));
-  std::vector<size_t> order(stories.size() - skip);
-  for (size_t i = 0; i < order.size(); ++i) order[i] = skip + i;
-  std::shuffle(order.begin(), order.end(), rng);
-  const Tokenizer tokenizer = load_tokenizer_file(text.tokenizer_path, c.vocab_size);
-  size_t used = 0;
-  for (size_t i : order) {
-    if (have >= total) break;
-    std::vector<int32_t> seq = tokenizer.encode(stories[i], true, false);
-    seq.resize(std::min({seq.size(), static_cast<size_t>(c.seq_len), static_cast<size_t>(total - have)}));
-    if (seq.empty()) continue;
-    have += seq.size();
-    out.push_back(std::move(seq));
-    ++used;
+
+  /// The next sequence into `seq`; false when all `total()` tokens were given.
+  bool next(std::vector<int32_t>& seq) {
+    if (given_ >= total_) return false;
+    if (random_) {
+      seq.resize(static_cast<size_t>(std::min(total_ - given_, seq_len_)));
+      for (int32_t& t : seq) t = tok_(rng_);
+    } else {
+      seq = std::move(stories_[next_story_++]);
+    }
+    given_ += seq.size();
+    return true;
   }
-  source = fmt::format("{} tokens of {} stories of {} (after the first {}, shuffled with seed {})", have, used,
-                       text.text_path, skip, seed);
-  return out;
-}
+  [[nodiscard]] uint64_t total() const { return total_; }
+  [[nodiscard]] const std::string& source() const { return source_; }
+
+ private:
+  std::mt19937_64 rng_;
+  uint64_t seq_len_;
+  std::uniform_int_distribution<int32_t> tok_;
+  bool random_ = true;
+  std::vector<std::vector<int32_t>> stories_;
+  size_t next_story_ = 0;
+  uint64_t total_ = 0, given_ = 0;
+  std::string source_;
+};
 
 }  // namespace
 
@@ -71,7 +89,8 @@ CalibrationStats collect_calibration(const Model& model, const CalibrationText& 
   if (tokens == 0) throw Error("calibration needs at least one token");
   const accelab_model_config& c = model.config();
   CalibrationStats stats;
-  auto sequences = calibration_sequences(c, text, tokens, seed, stats.source);
+  CalibrationSequences sequences(c, text, tokens, seed);
+  stats.source = sequences.source();
 
   // The float graph through the CPU backend core (the kernels of cpu-eigen/cpu-tbb), threaded.
   ModelGraph graph(model);
@@ -107,8 +126,12 @@ CalibrationStats collect_calibration(const Model& model, const CalibrationText& 
   std::vector<int32_t> positions(static_cast<size_t>(limits.max_rows)), seq_ids(positions.size(), 0);
   // Every row wants logits, so the output matrix's input is summarised over all tokens too.
   std::vector<float> logits(positions.size() * static_cast<size_t>(c.vocab_size));
-  for (const auto& seq : sequences) {
+  log::info("calibration: the float model over {}", stats.source);
+  std::vector<int32_t> seq;
+  while (sequences.next(seq)) {
     for (size_t done = 0; done < seq.size();) {
+      if (text.interrupted != nullptr && text.interrupted->load())
+        throw Error(fmt::format("calibration interrupted after {} of {} tokens", stats.tokens + done, sequences.total()));
       const auto rows = static_cast<int32_t>(std::min(seq.size() - done, static_cast<size_t>(limits.max_rows)));
       for (int32_t r = 0; r < rows; ++r) positions[static_cast<size_t>(r)] = static_cast<int32_t>(done) + r;
       accelab_batch b{};

@@ -280,6 +280,7 @@ class Runner {
       t.tokenizer_path = plan_.tokenizer_path;
       t.skip_stories = exp_.measure.stories;
     }
+    t.interrupted = options_.interrupted;
     return t;
   }
 
@@ -288,6 +289,10 @@ class Runner {
     pipes_.resize(exp_.pipelines.size());
     for (size_t i = 0; i < pipes_.size(); ++i) {
       const PipelineSpec& spec = exp_.pipelines[i];
+      if (stopped()) {
+        pipes_[i].error = "not prepared: the run was interrupted";
+        continue;
+      }
       progress_.note(fmt::format("preparing pipeline '{}': {}", spec.name, spec.text));
       try {
         pipes_[i].engine = std::make_unique<Engine>(plan_.plans[i], load_model_file(plan_.model_path), l, calibration_text());

@@ -46,6 +46,9 @@ class TensorFilter {
       message += pattern;
       message += "' is not a valid regular expression: ";
       message += e.what();
+      // libstdc++ words a leading '*' as mismatched parentheses; name the likely mistake.
+      if (pattern.find_first_of("*?") != std::string::npos)
+        message += " (patterns are regular expressions, not globs: '.*' matches any run of characters)";
       throw std::invalid_argument(message);
     }
   }
