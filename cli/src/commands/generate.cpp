@@ -55,6 +55,7 @@ int cmd_generate(const Args& args) {
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     std::printf("\n");
+    std::fflush(stdout);  // the text's last line before the timing on stderr, also in a pipe
     int64_t produced = static_cast<int64_t>(g.tokens.size()) - 1;
     fmt::print(stderr, "accelab: {} tokens in {:.3f} s ({:.1f} tok/s) with {}\n", produced, seconds,
                seconds > 0 ? static_cast<double>(produced) / seconds : 0.0, lp.engine->pipeline_text());
