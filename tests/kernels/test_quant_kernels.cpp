@@ -201,19 +201,21 @@ void check_products(const QuantKernels& k, QuantFormat f, int64_t outs, int64_t 
 
 class Quant : public ::testing::TestWithParam<std::string> {};
 
-// Rows of 172 and 64 codes end in a half chunk and nothing else, 600 and 768 in a whole chunk
-// and a half one (3 and 8 groups), 288 in one whole chunk with 7 groups of padding, 1000 in two;
-// 172, 288 and 600 end in a short group.
+// Rows of 64, 172 and 288 codes are one short chunk (of 4, 8 and 12 groups: lines of 16, 32 and
+// 48 bytes) and nothing else; 600, 768 and 1312 end in one after whole chunks (of 4, 8 and 12
+// groups); 416 is one whole chunk with 3 groups of padding, 1000 two whole chunks; 172, 288 and
+// 600 end in a short group.
 TEST_P(Quant, IntegerPartsExact) {
   for (QuantFormat f : kFormats)
     for (int64_t block : {32, 64, 128})
-      for (int64_t cols : {172, 64, 288, 600, 768, 1000}) check_products(variant(GetParam()), f, 53, cols, block, true);
+      for (int64_t cols : {172, 64, 288, 416, 600, 768, 1000, 1312})
+        check_products(variant(GetParam()), f, 53, cols, block, true);
 }
 
 TEST_P(Quant, MatchesReference) {
   for (QuantFormat f : kFormats)
     for (int64_t block : {32, 64, 128})
-      for (int64_t cols : {172, 64, 768, 2048}) check_products(variant(GetParam()), f, 53, cols, block, false);
+      for (int64_t cols : {172, 64, 288, 768, 2048}) check_products(variant(GetParam()), f, 53, cols, block, false);
 }
 
 // Rows of 4096 codes and 131 outputs: a multi-pass product walks the output range in blocks of
@@ -258,25 +260,28 @@ TEST(QuantFormats, DequantizeFollowsTheDefinition) {
 }
 
 // The stored (biased) value of code p of row r as the layout promises it: whole chunks' lines are
-// 64 bytes, kLineStride apart; a half chunk's 32, tail_line_stride() apart; byte 4 * group + p % 4
-// of line p % 32 / 4 (q8) or p % 32 / 8 (4-bit, high nibble for p % 8 >= 4).
+// 64 bytes, kLineStride apart; a short chunk's tail_line_bytes_, 8 times that apart; byte
+// 4 * group + p % 4 of line p % 32 / 4 (q8) or p % 32 / 8 (4-bit, high nibble for p % 8 >= 4).
 int stored_at(const QuantMatrix& m, QuantFormat f, int64_t r, int64_t p) {
   const int64_t chunk = p / 512, group = p % 512 / 32, j = p % 32;
   const int64_t line = f == QuantFormat::q8 ? j / 4 : j / 8;
   const uint8_t* base = chunk < m.full_chunks_ ? m.row(r) + (chunk * (f == QuantFormat::q8 ? 8 : 4) + line) * QuantMatrix::kLineStride
-                                               : m.tail(r) + line * QuantMatrix::tail_line_stride();
+                                               : m.tail(r) + line * 8 * m.tail_line_bytes_;
   const uint8_t byte = base[4 * group + j % 4];
   return f == QuantFormat::q8 ? byte : j % 8 < 4 ? byte & 0x0F : byte >> 4;
 }
 
 TEST(QuantFormats, RepackedToPanelsOfLineInterleavedRows) {
   std::mt19937 rng(6);
-  // 600 codes = 19 groups (the last of 24 codes): a whole chunk of 16 and a half chunk holding 3.
-  // 288 = 9 groups: more than a half chunk holds, so one whole chunk, 7 groups of it padding.
+  // 600 codes = 19 groups (the last of 24 codes): a whole chunk of 16 and a short chunk of 4
+  // groups (16-byte lines) holding 3; 288 = 9 groups: a short chunk of 12 (48-byte lines); 416 =
+  // 13: more than a short chunk holds, so one whole chunk, 3 groups of it padding; 64 = 2 groups:
+  // 16-byte lines; 1000 = 32 groups: two whole chunks and nothing after them.
   struct Case {
-    int64_t cols, groups, whole, half;
+    int64_t cols, groups, whole, tail, tail_bytes;
   };
-  for (const Case k : {Case{600, 19, 1, 3}, Case{288, 9, 1, 0}})
+  for (const Case k : {Case{600, 19, 1, 3, 16}, Case{288, 9, 0, 9, 48}, Case{416, 13, 1, 0, 0},
+                       Case{64, 2, 0, 2, 16}, Case{1000, 32, 2, 0, 0}, Case{200, 7, 0, 7, 32}})
     for (QuantFormat f : kFormats) {
       SCOPED_TRACE(testing::Message() << format_name(f) << " cols=" << k.cols);
       const Stored w = make_stored(f, 10, k.cols, 32, false, rng);
@@ -285,36 +290,37 @@ TEST(QuantFormats, RepackedToPanelsOfLineInterleavedRows) {
       EXPECT_EQ(m.rows(), 10);
       EXPECT_EQ(m.cols(), k.cols);
       EXPECT_EQ(m.full_chunks_, k.whole);
-      EXPECT_EQ(m.tail_groups_, k.half);
+      EXPECT_EQ(m.tail_groups_, k.tail);
+      EXPECT_EQ(m.tail_line_bytes_, k.tail_bytes);
       const int64_t lines = f == QuantFormat::q8 ? 8 : 4;
-      EXPECT_EQ(m.row_bytes_, lines * (64 * k.whole + (k.half ? 32 : 0)));
-      // A row's f16 scales take one cache line, q4_asym's scales and mins one (9 blocks) or two
-      // (19); the stream counts the 10 rows' codes and scale records, not the padding rows of the
-      // second panel.
+      EXPECT_EQ(m.row_bytes_, lines * (64 * k.whole + k.tail_bytes));
+      // A row's f16 scales take one cache line (two for 1000 codes' 32 blocks as q4_asym's
+      // scales and mins); the stream counts the 10 rows' codes and scale records, not the
+      // padding rows of the second panel.
       const int64_t record = (f == QuantFormat::q4_asym ? 4 * k.groups + 63 : 2 * k.groups + 63) / 64 * 64;
       EXPECT_EQ(m.scale_stride_, record);
       EXPECT_EQ(m.row_stride_, m.row_bytes_ + record);
       EXPECT_EQ(m.stream_bytes(), 10u * static_cast<uint64_t>(m.row_stride_));
       // Panels of 8 rows: the 8 scale records, then the whole chunks' lines of the 8 rows in turn,
-      // then the half chunk's lines likewise.
+      // then the short chunk's lines likewise.
       const auto* base = static_cast<const uint8_t*>(m.codes_);
       EXPECT_EQ(m.panel_bytes_, 8 * m.row_stride_);
       for (int64_t r = 0; r < 10; ++r) {
         const int64_t panel = (r / 8) * m.panel_bytes_;
         EXPECT_EQ(reinterpret_cast<const uint8_t*>(m.row_scales(r)) - base, panel + (r % 8) * record) << r;
         EXPECT_EQ(m.row(r) - base, panel + 8 * record + (r % 8) * 64) << r;
-        if (k.half) {
-          EXPECT_EQ(m.tail(r) - base, panel + 8 * record + lines * 8 * 64 + (r % 8) * 32) << r;
+        if (k.tail) {
+          EXPECT_EQ(m.tail(r) - base, panel + 8 * record + lines * 8 * 64 * k.whole + (r % 8) * k.tail_bytes) << r;
         }
         const int bias = f == QuantFormat::q8 ? 128 : f == QuantFormat::q4 ? 8 : 0;
-        const int64_t stored = 32 * (k.whole * 16 + (k.half ? 8 : 0));
+        const int64_t stored = 32 * (k.whole * 16 + k.tail_bytes / 4);
         for (int64_t p = 0; p < stored; ++p) {
           const int want = p < k.cols ? w.code(r, p) + bias : 0;  // padding: zero bytes
           ASSERT_EQ(stored_at(m, f, r, p), want) << "row " << r << " code " << p;
         }
       }
-      if (k.half) {  // the half chunk's lines are the panel's last bytes
-        EXPECT_EQ(m.tail(7) + (lines - 1) * QuantMatrix::tail_line_stride() + 32 - base, m.panel_bytes_);
+      if (k.tail) {  // the short chunk's lines are the panel's last bytes
+        EXPECT_EQ(m.tail(7) + (lines - 1) * m.tail_line_stride() + k.tail_bytes - base, m.panel_bytes_);
       }
       for (int64_t r = 0; r < 10; ++r)
         for (int64_t b = 0; b < k.groups; ++b) {

@@ -89,22 +89,31 @@ struct OctetBlocks {
   }
 };
 
-// Line `line` of the chunk of octet k of row o, from the octet's half of it. kHalf: the row's
-// half chunk (one octet, 32-byte lines: quant_layout.hpp).
-template <QuantFormat F, bool kHalf>
-const uint8_t* octet_line(const QuantMatrix& w, int64_t o, int64_t k, int64_t line) {
-  if constexpr (kHalf) return w.tail(o) + line * QuantMatrix::tail_line_stride();
-  return chunk_at<F>(w.row(o), k / 2) + line * QuantMatrix::kLineStride + 32 * (k % 2);
+// Line 0 of octet k of row o (half k % 2 of chunk k / 2), and the bytes from one of its lines to
+// the next. kBytes: the chunk's line, 64 bytes in a whole chunk (the octet reads 32 of them); in
+// the row's short chunk (lines of 16, 32 or 48 bytes: quant_layout.hpp) what the octet holds of
+// it, 32 or, for the short chunk's last 4 groups, 16.
+template <QuantFormat F, int kBytes>
+const uint8_t* octet_start(const QuantMatrix& w, int64_t o, int64_t k) {
+  if constexpr (kBytes == 64) return chunk_at<F>(w.row(o), k / 2) + 32 * (k % 2);
+  return w.tail(o) + 32 * (k % 2);
+}
+template <int kBytes>
+int64_t octet_line_stride(const QuantMatrix& w) {
+  if constexpr (kBytes == 64) return QuantMatrix::kLineStride;
+  return w.tail_line_stride();
 }
 
-// The 8 group sums (unbiased for q8, biased for 4-bit) of octet k — half k % 2 of chunk k / 2 —
-// of weight row o, with x the chunk's activation codes in the weights' lane order
-// (quant_layout.hpp): lane L of every product is group 8 (k % 2) + L, so nothing needs folding.
-template <QuantFormat F, bool kHalf>
-__m256i octet_group_sums(const QuantMatrix& w, int64_t o, int64_t k, const int8_t* x) {
-  const int64_t half = 32 * (k % 2);
+// The 8 group sums (unbiased for q8, biased for 4-bit) of an octet whose line 0 is at `lines`
+// (octet_start), `stride` bytes apart, with x the chunk's activation codes in the weights' lane
+// order (quant_layout.hpp) and `half` the octet's half of them: lane L of every product is group
+// 8 (k % 2) + L, so nothing needs folding.
+template <QuantFormat F, int kBytes>
+__m256i octet_group_sums(const uint8_t* lines, int64_t stride, int64_t half, const int8_t* x) {
   auto codes = [&](int64_t line) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(octet_line<F, kHalf>(w, o, k, line)));
+    const uint8_t* p = lines + line * stride;
+    if constexpr (kBytes == 16) return _mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   };
   auto load = [](const void* q) { return _mm256_loadu_si256(static_cast<const __m256i*>(q)); };
   if constexpr (F == QuantFormat::q8) {
@@ -142,21 +151,23 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
   __m256 acc[R][G];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) acc[r][g] = _mm256_setzero_ps();
-  auto octet = [&](auto half_chunk, int64_t k) {
-    constexpr bool kHalf = decltype(half_chunk)::value;
+  auto octet = [&](auto octet_bytes, int64_t k) {
+    constexpr int kBytes = decltype(octet_bytes)::value;
     const OctetBlocks blocks(w, k);
     for (int g = 0; g < G; ++g) {
       // An octet reads half of each line of its chunk: the chunk's lines are prefetched once.
+      const uint8_t* lines = octet_start<F, kBytes>(w, o[g], k);
+      const int64_t stride = octet_line_stride<kBytes>(w);
       if (k % 2 == 0)
         for (int64_t line = 0; line < kChunkLines<F>; ++line)
-          _mm_prefetch(reinterpret_cast<const char*>(octet_line<F, kHalf>(w, o[g], k, line) + ahead), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(lines + line * stride + ahead), _MM_HINT_T0);
       const __m256 sw = blocks.expand(w.row_scales(o[g]));
       for (int r = 0; r < R; ++r) {
         const int64_t at = (r0 + r) * a.groups_ + k * kOctet;
         const int8_t* x = xq + (at - (k % 2) * kOctet) * kGroup;  // the chunk's (halves interleaved)
         const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.sum_.data() + at));
         const __m256 dx = _mm256_loadu_ps(a.d_.data() + at);
-        const __m256i isum = _mm256_sub_epi32(octet_group_sums<F, kHalf>(w, o[g], k, x),
+        const __m256i isum = _mm256_sub_epi32(octet_group_sums<F, kBytes>(lines, stride, 32 * (k % 2), x),
                                               _mm256_mullo_epi32(sums, _mm256_set1_epi32(bias)));
         acc[r][g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(sw, dx), acc[r][g]);
         if constexpr (kAsym)
@@ -165,9 +176,14 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
       }
     }
   };
+  // A short chunk's octets: 32 bytes of each line, then the 16 of a 48-byte line (or the 16 of a
+  // 16-byte one).
   const int64_t whole = 2 * w.full_chunks_;
-  for (int64_t k = 0; k < whole; ++k) octet(std::false_type{}, k);
-  for (int64_t k = whole; k < octets; ++k) octet(std::true_type{}, k);
+  for (int64_t k = 0; k < whole; ++k) octet(std::integral_constant<int, 64>{}, k);
+  for (int64_t k = whole; k < octets; ++k) {
+    if (w.tail_line_bytes_ - 32 * (k - whole) >= 32) octet(std::integral_constant<int, 32>{}, k);
+    else octet(std::integral_constant<int, 16>{}, k);
+  }
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) {
       const __m256 v = acc[r][g];

@@ -54,20 +54,33 @@ void quantize_avx512(const QuantMatrix& w, const float* x, int64_t ldx, int64_t 
   }
 }
 
-// Where a chunk's lines lie: whole chunks' lines are 64 bytes, a row's 8 lines kLineStride apart;
-// a half chunk's are kHalfLineBytes, tail_line_stride() apart (quant_layout.hpp).
-template <bool kHalf>
-constexpr int64_t kRowStep = kHalf ? QuantMatrix::kHalfLineBytes : 64;
-template <bool kHalf>
-constexpr int64_t kChunkLineStride = QuantMatrix::kPanelRows * kRowStep<kHalf>;
+// Where a chunk's lines lie: whole chunks' lines are kBytes = 64 bytes, a row's 8 lines
+// kLineStride apart; a short chunk's are kBytes = tail_line_bytes_ (16, 32 or 48), 8 * kBytes
+// apart (quant_layout.hpp).
+template <int kBytes>
+constexpr int64_t kChunkLineStride = QuantMatrix::kPanelRows * kBytes;
+
+// A line of kBytes as a vector whose lanes past the line are zero (as a whole chunk's padding
+// would be): 16 and 32 bytes zero-extended, 48 a masked load of 12 lanes. !kExact: a 48-byte
+// line in a 64-byte load instead, its lanes 12..15 the bytes after it (the next row's line, or
+// the 64 bytes of slack after the last panel: repack in quant_matrix.cpp). The decode kernel
+// reads lines so: those lanes meet activation groups past the row's end, whose codes, scales and
+// sums are zero. With the masked load stories15M's int8 decode (288-wide rows) ran at 2.17-2.33x
+// f32, with this one at 2.26-2.64x (plugins/cpu-common/README.md, "Short chunks").
+template <int kBytes, bool kExact = true>
+__m512i load_line(const uint8_t* line) {
+  static_assert(kBytes == 16 || kBytes == 32 || kBytes == 48 || kBytes == 64);
+  if constexpr (kBytes == 64 || (kBytes == 48 && !kExact)) return _mm512_loadu_si512(line);
+  if constexpr (kBytes == 48 && kExact) return _mm512_maskz_loadu_epi32(0x0FFF, line);
+  if constexpr (kBytes == 32) return _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(line)));
+  if constexpr (kBytes == 16) return _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(line)));
+}
 
 // Vector i (0..7) of a chunk as unsigned codes, lane L = group L, from the line that holds it
-// (q8: line i; 4-bit: the low (i even) or high nibbles of line i / 2). kHalf: a half chunk,
-// whose 32-byte lines fill lanes 0..7 (8..15 read as zero, as a whole chunk's padding would).
-template <QuantFormat F, bool kHalf = false>
+// (q8: line i; 4-bit: the low (i even) or high nibbles of line i / 2).
+template <QuantFormat F, int kBytes = 64, bool kExact = true>
 __m512i line_vector(const uint8_t* line, int i) {
-  const __m512i v = kHalf ? _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(line)))
-                          : _mm512_loadu_si512(line);
+  const __m512i v = load_line<kBytes, kExact>(line);
   if constexpr (F == QuantFormat::q8) {
     return v;
   } else {
@@ -76,19 +89,34 @@ __m512i line_vector(const uint8_t* line, int i) {
 }
 
 // The line of a chunk (line 0 at p) that holds vector i.
-template <QuantFormat F, bool kHalf = false>
+template <QuantFormat F, int kBytes = 64>
 const uint8_t* vector_line(const uint8_t* p, int i) {
-  return p + kChunkLineStride<kHalf> * (F == QuantFormat::q8 ? i : i / 2);
+  return p + kChunkLineStride<kBytes> * (F == QuantFormat::q8 ? i : i / 2);
 }
 
-// Chunk c of row o of `w` as its 8 vectors (a half chunk's lanes 8..15 zero).
+// Calls f(std::integral_constant<int, tail_line_bytes_>) for a matrix whose rows end in a short
+// chunk, so each width gets its own compiled loop.
+template <typename Fn>
+void with_tail_width(const QuantMatrix& w, Fn f) {
+  switch (w.tail_line_bytes_) {
+    case 16: f(std::integral_constant<int, 16>{}); break;
+    case 32: f(std::integral_constant<int, 32>{}); break;
+    case 48: f(std::integral_constant<int, 48>{}); break;
+    default: break;
+  }
+}
+
+// Chunk c of row o of `w` as its 8 vectors (a short chunk's lanes past its groups zero).
 template <QuantFormat F>
 void load_chunk(const QuantMatrix& w, int64_t o, int64_t c, __m512i (&wv)[8]) {
   if (c < w.full_chunks_) {
     const uint8_t* p = chunk_at<F>(w.row(o), c);
     for (int i = 0; i < 8; ++i) wv[i] = line_vector<F>(vector_line<F>(p, i), i);
   } else {
-    for (int i = 0; i < 8; ++i) wv[i] = line_vector<F, true>(vector_line<F, true>(w.tail(o), i), i);
+    with_tail_width(w, [&](auto width) {
+      constexpr int kBytes = decltype(width)::value;
+      for (int i = 0; i < 8; ++i) wv[i] = line_vector<F, kBytes>(vector_line<F, kBytes>(w.tail(o), i), i);
+    });
   }
 }
 
@@ -110,13 +138,13 @@ struct ChunkBlocks {
 };
 
 // acc[r][g] += the products of chunk c of rows o0 .. o0 + G with activation rows r0 .. r0 + R of
-// `a` (decode_rows), the chunk's line 0 of row o0 at `chunk` (kHalf: the half chunk), row
+// `a` (decode_rows), the chunk's line 0 of row o0 at `chunk` (lines of kBytes), row
 // o0 + g's scale record at scales0 + scale_stride * g. Each load sits next to the prefetch of its
 // row's line `ahead` bytes further on. Every loop over rows is unrolled by pragma: the sums stay
-// in registers only while every index into them is a constant, and with two copies of this body
-// in decode_rows GCC's own unrolling budget ran out before the second (its sums then went to the
-// stack, a store and a load per vpdpbusd).
-template <QuantFormat F, int R, int G, bool kHalf>
+// in registers only while every index into them is a constant, and with more than one copy of
+// this body in decode_rows (one per chunk width) GCC's own unrolling budget ran out before the
+// second (its sums then went to the stack, a store and a load per vpdpbusd).
+template <QuantFormat F, int R, int G, int kBytes>
 [[gnu::always_inline]] inline void decode_chunk(const QuantMatrix& w, const QuantActivations& a,
                                                 const int8_t* xq, int64_t r0,
                                                 const uint8_t* scales0, int64_t scale_stride,
@@ -124,7 +152,7 @@ template <QuantFormat F, int R, int G, bool kHalf>
                                                 __m512 (&acc)[R][G]) {
   constexpr int kVectorsPerLine = F == QuantFormat::q8 ? 1 : 2;
   constexpr bool kAsym = F == QuantFormat::q4_asym;
-  constexpr int64_t kStep = kRowStep<kHalf>;
+  constexpr int64_t kStep = kBytes;
   __m512i isum[R][G];
   const int8_t* x[R];
 #pragma GCC unroll 4
@@ -137,10 +165,10 @@ template <QuantFormat F, int R, int G, bool kHalf>
   }
 #pragma GCC unroll 8
   for (int i = 0; i < 8; ++i) {
-    const uint8_t* line = vector_line<F, kHalf>(chunk, i);  // of row o0
+    const uint8_t* line = vector_line<F, kBytes>(chunk, i);  // of row o0
     if (i % kVectorsPerLine == 0)
 #pragma GCC unroll 8
-      for (int g = 0; g < G; g += 64 / kStep) {  // a 64-byte line holds 64 / kStep rows' parts
+      for (int g = 0; g < G; g += std::max<int>(1, 64 / kStep)) {  // a cache line holds 64 / kStep rows' lines
         _mm_prefetch(reinterpret_cast<const char*>(line + kStep * g + ahead), _MM_HINT_T0);
         if constexpr (kVectorsPerLine == 2 && G == QuantMatrix::kPanelRows)
           _mm_prefetch(reinterpret_cast<const char*>(line + kStep * g + kFarStreamPrefetchBytes), _MM_HINT_T2);
@@ -150,7 +178,7 @@ template <QuantFormat F, int R, int G, bool kHalf>
     for (int r = 0; r < R; ++r) xv[r] = _mm512_loadu_si512(x[r] + 64 * i);
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
-      const __m512i wv = line_vector<F, kHalf>(line + kStep * g, i);
+      const __m512i wv = line_vector<F, kBytes, false>(line + kStep * g, i);
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) isum[r][g] = _mm512_dpbusd_epi32(isum[r][g], wv, xv[r]);
     }
@@ -189,7 +217,7 @@ template <QuantFormat F, int R, int G>
 void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
                  float* y, int64_t ldy, int64_t o0) {
   const uint8_t* row0 = w.row(o0);
-  const uint8_t* half = w.tail_groups_ > 0 ? w.tail(o0) : nullptr;
+  const uint8_t* tail = w.tail_groups_ > 0 ? w.tail(o0) : nullptr;
   const auto* scales0 = reinterpret_cast<const uint8_t*>(w.row_scales(o0));
   const int64_t scale_stride = w.scale_stride_, chunks = w.full_chunks_;
   // Fewer rows than a panel also prefetch their scale records in the next panel.
@@ -202,8 +230,14 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) acc[r][g] = _mm512_setzero_ps();
   for (int64_t c = 0; c < chunks; ++c)
-    decode_chunk<F, R, G, false>(w, a, xq, r0, scales0, scale_stride, c, chunk_at<F>(row0, c), ahead, acc);
-  if (half) decode_chunk<F, R, G, true>(w, a, xq, r0, scales0, scale_stride, chunks, half, ahead, acc);
+    decode_chunk<F, R, G, 64>(w, a, xq, r0, scales0, scale_stride, c, chunk_at<F>(row0, c), ahead, acc);
+  // A switch, not with_tail_width: the sums must stay in this function's registers.
+  switch (tail ? w.tail_line_bytes_ : 0) {
+    case 16: decode_chunk<F, R, G, 16>(w, a, xq, r0, scales0, scale_stride, chunks, tail, ahead, acc); break;
+    case 32: decode_chunk<F, R, G, 32>(w, a, xq, r0, scales0, scale_stride, chunks, tail, ahead, acc); break;
+    case 48: decode_chunk<F, R, G, 48>(w, a, xq, r0, scales0, scale_stride, chunks, tail, ahead, acc); break;
+    default: break;
+  }
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8

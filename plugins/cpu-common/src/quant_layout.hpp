@@ -11,21 +11,20 @@
 //  - q4, q4_asym: 4 lines of 64 bytes; byte 4L + b of line k holds code 8k + b (low nibble) and
 //    code 8k + 4 + b (high nibble) of group L, so the low and high nibbles of line k are vectors
 //    2k and 2k + 1 of the q8 arrangement.
-// A row whose groups end at most 8 past a multiple of 16 ends in a half chunk: lines of 32 bytes
-// (kHalfLineBytes), lane L < 8 of each vector group L, the groups past tail_groups_ zero. The
-// kernels read it with 32-byte loads that zero lanes 8..15, as if it were a whole chunk of zero
-// padding, without storing or streaming that padding: at stories110M's dim 768 (24 groups) whole
-// chunks would stream 32 groups per row, at stories260K's 64 (2 groups) 16. A row with 9..15
-// groups past its whole chunks gets one more whole chunk, zero-padded (stories15M's 288: 9 of
-// 16): a half chunk of its own width per row measured slower from the caches than the padding it
-// saves (plugins/cpu-common/README.md, "Layout"). Only the last group of a row may hold fewer
-// than 32 codes; its missing codes are stored as zero bytes.
+// A row whose groups end at most 12 (kMaxTailGroups) past a multiple of 16 ends in a short
+// chunk of 4, 8 or 12 groups: lines of 16, 32 or 48 bytes (tail_line_bytes_), lane L of each
+// vector group L, the groups past tail_groups_ zero. The kernels read it as if it were a whole
+// chunk of zero padding (lanes past the line zero, or meeting zero activations), without storing
+// or streaming that padding: whole chunks would stream 32 groups per row at stories110M's dim
+// 768 (24 groups), 16 at stories15M's 288 (9) and at stories260K's 64 (2). A row with 13..15
+// groups past its whole chunks gets one more whole chunk, zero-padded. Only the last group of a
+// row may hold fewer than 32 codes; its missing codes are stored as zero bytes.
 // Rows come in panels of 8 (QuantMatrix::kPanelRows): the 8 rows' scale records (f16 scales, and
 // q4_asym mins), then their codes interleaved line by line — line j of rows 0..7, then line j + 1
 // — so the decode kernel, which reads a panel's 8 rows line by line in turn, reads one
 // contiguous stream: with 8 separate row streams per thread Zen 5 overlapped arithmetic with
 // memory waits badly (plugins/cpu-common/README.md, "Decode"). Line j of a row's whole chunks is
-// at QuantMatrix::row(o) + j * kLineStride; the half chunk's lines follow all of those, with the
+// at QuantMatrix::row(o) + j * kLineStride; the short chunk's lines follow all of those, with the
 // same interleaving at their own width (QuantMatrix::tail). chunk_line_offset finds a line of a chunk.
 // Activations: int8 codes of `groups_` groups per row (a multiple of kChunkGroups, zero past the
 // data), with a float scale and the int32 sum of the codes per group (zero past the data).
@@ -47,6 +46,7 @@ namespace {
 constexpr int64_t kGroup = 32;         // codes per activation group (one scale)
 constexpr int64_t kChunkGroups = 16;   // groups per SIMD step (one AVX-512 vector of group sums)
 constexpr int64_t kChunkCodes = kChunkGroups * kGroup;  // 512
+constexpr int64_t kMaxTailGroups = 12;  // groups past the whole chunks that a short chunk holds
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -67,11 +67,11 @@ constexpr int64_t kChunkLines = F == QuantFormat::q8 ? 8 : 4;
 template <QuantFormat F>
 const uint8_t* chunk_at(const uint8_t* row, int64_t c) { return row + c * kChunkLines<F> * QuantMatrix::kLineStride; }
 
-/// Bytes from w.codes_ to line `line` of chunk c of row o: 64 bytes of a whole chunk, or 32 of
-/// the half chunk (c == full_chunks_).
+/// Bytes from w.codes_ to line `line` of chunk c of row o: 64 bytes of a whole chunk, or
+/// tail_line_bytes_ of the short chunk (c == full_chunks_).
 inline int64_t chunk_line_offset(const QuantMatrix& w, int64_t o, int64_t c, int64_t line) {
   if (c < w.full_chunks_) return w.row_offset(o) + (c * w.chunk_lines() + line) * QuantMatrix::kLineStride;
-  return w.tail_offset(o) + line * QuantMatrix::tail_line_stride();
+  return w.tail_offset(o) + line * w.tail_line_stride();
 }
 
 /// Bytes from w.codes_ to the byte that holds code p of row o (4-bit: in the nibble nibble_shift(p)).

@@ -66,10 +66,11 @@ std::shared_ptr<uint8_t> zeroed_rows(size_t bytes) {
 }
 
 // Every row in the kernel layout (quant_layout.hpp): scale records and line-interleaved codes of
-// each panel of rows, zero-padded.
+// each panel of rows, zero-padded, and 64 bytes of slack after the last panel: the decode kernel
+// reads the last 48-byte line of a short chunk with a 64-byte load (quant_avx512.hpp, load_line).
 std::shared_ptr<void> repack(const QuantSource& src, const QuantMatrix& m) {
   const int64_t panels = ceil_div(src.rows, QuantMatrix::kPanelRows);
-  std::shared_ptr<uint8_t> out = zeroed_rows(static_cast<size_t>(panels * m.panel_bytes_));
+  std::shared_ptr<uint8_t> out = zeroed_rows(static_cast<size_t>(panels * m.panel_bytes_ + 64));
   const int64_t blocks = m.blocks_per_row_;
   for (int64_t r = 0; r < src.rows; ++r) {
     for (int64_t c = 0; c < src.cols; ++c) {
@@ -108,14 +109,16 @@ QuantMatrix QuantMatrix::from(const QuantSource& src) {
   m.groups_ = ceil_div(src.cols, kGroup);
   m.blocks_per_row_ = ceil_div(src.cols, src.block);
   m.groups_per_block_ = src.block / kGroup;
-  // Up to 8 groups past the whole chunks go in a half chunk; more, in one more whole chunk.
+  // Up to 12 groups past the whole chunks go in a short chunk of 4, 8 or 12 groups; more, in one
+  // more whole chunk.
   m.full_chunks_ = m.groups_ / kChunkGroups;
   m.tail_groups_ = m.groups_ % kChunkGroups;
-  if (m.tail_groups_ > kChunkGroups / 2) {
+  if (m.tail_groups_ > kMaxTailGroups) {
     ++m.full_chunks_;
     m.tail_groups_ = 0;
   }
-  m.row_bytes_ = (m.full_chunks_ * 64 + (m.tail_groups_ > 0 ? QuantMatrix::kHalfLineBytes : 0)) * m.chunk_lines();
+  m.tail_line_bytes_ = 4 * ceil_div(m.tail_groups_, 4) * 4;
+  m.row_bytes_ = (m.full_chunks_ * 64 + m.tail_line_bytes_) * m.chunk_lines();
   // Scales (and mins) inside their panel keep a panel one sequential stream: as a separate array
   // they were a second stream per row that the hardware prefetcher lost track of
   // (plugins/cpu-common/README.md, "Decode").

@@ -68,16 +68,16 @@ class QuantMatrix {
   /// q4_asym its f16 mins, zero-padded to a 64-byte multiple), then the panel's codes line by
   /// line: line j (64 bytes) of the whole chunks of row m at (j * kPanelRows + m) * 64, so a
   /// thread that reads a panel's rows line by line in turn reads one contiguous stream; then, for
-  /// rows that end in a half chunk (at most 8 groups past the whole chunks: tail_groups_), its
-  /// lines of kHalfLineBytes, interleaved the same way: line j of row m at
-  /// tail_line_stride() * j + kHalfLineBytes * m from tail(o) of row 0 (src/quant_layout.hpp).
+  /// rows that end in a short chunk (at most 12 groups past the whole chunks: tail_groups_), its
+  /// lines of tail_line_bytes_ (4, 8 or 12 groups), interleaved the same way: line j of row m at
+  /// tail_line_stride() * j + tail_line_bytes_ * m from tail(o) of row 0 (src/quant_layout.hpp).
   static constexpr int64_t kPanelRows = 8;
   static constexpr int64_t kLineStride = 64 * kPanelRows;  ///< from one line of a row to the next
-  static constexpr int64_t kHalfLineBytes = 32;            ///< a line of a half chunk (8 groups)
   const void* codes_ = nullptr;
   int64_t groups_ = 0;                 ///< groups of 32 codes per row (last one zero-padded)
   int64_t full_chunks_ = 0;            ///< whole chunks of 16 groups per row (the last one zero-padded)
-  int64_t tail_groups_ = 0;            ///< groups in the half chunk that ends the row (0: none)
+  int64_t tail_groups_ = 0;            ///< groups in the short chunk that ends the row (0: none)
+  int64_t tail_line_bytes_ = 0;        ///< a line of that chunk: 16, 32 or 48 bytes (0: none)
   int64_t row_bytes_ = 0;              ///< bytes of codes per row in the kernel layout
   int64_t scale_stride_ = 0;           ///< bytes of a row's scale record
   int64_t row_stride_ = 0;             ///< bytes per row in all: row_bytes_ + scale_stride_
@@ -98,12 +98,12 @@ class QuantMatrix {
   [[nodiscard]] const uint8_t* row(int64_t o) const { return static_cast<const uint8_t*>(codes_) + row_offset(o); }
   /// Lines of a chunk: 8 for q8, 4 for 4-bit.
   [[nodiscard]] int64_t chunk_lines() const { return format_ == QuantFormat::q8 ? 8 : 4; }
-  /// Bytes from one line of the half chunk of a row to the next.
-  static constexpr int64_t tail_line_stride() { return kPanelRows * kHalfLineBytes; }
-  /// Bytes from codes_ to line 0 of the half chunk of row o.
+  /// Bytes from one line of the short chunk of a row to the next.
+  [[nodiscard]] int64_t tail_line_stride() const { return kPanelRows * tail_line_bytes_; }
+  /// Bytes from codes_ to line 0 of the short chunk of row o.
   [[nodiscard]] int64_t tail_offset(int64_t o) const {
     return panel_offset(o) + kPanelRows * scale_stride_ + full_chunks_ * chunk_lines() * kLineStride +
-           o % kPanelRows * kHalfLineBytes;
+           o % kPanelRows * tail_line_bytes_;
   }
   [[nodiscard]] const uint8_t* tail(int64_t o) const { return static_cast<const uint8_t*>(codes_) + tail_offset(o); }
   [[nodiscard]] const uint16_t* row_scales(int64_t o) const {
