@@ -208,38 +208,54 @@ template <QuantFormat F, int R, int G, int kBytes>
   }
 }
 
-// y[g] = the sum of the lanes of v[g], g < G. 8 or 4 vectors are summed as one tree of
-// unpacks and lane shuffles (24 instructions for 8 where a reduction each takes 64), which counts
-// where rows are short: a 288-wide q8 row is one chunk, about 30 instructions besides.
-template <int G>
-[[gnu::always_inline]] inline void store_sums(const __m512 (&v)[G], float* y) {
-  if constexpr (G == 8 || G == 4) {
-    // Per 128-bit lane, pairs of rows: [a0+a2, b0+b2, a1+a3, b1+b3].
-    __m512 pair[G / 2];
+// The sums of the lanes of v[0] .. v[7], in order: one tree of unpacks and lane shuffles (21
+// instructions where a reduction each takes 64).
+[[gnu::always_inline]] inline __m256 lane_sums8(const __m512 (&v)[8]) {
+  // Per 128-bit lane, pairs of vectors: [a0+a2, b0+b2, a1+a3, b1+b3].
+  __m512 pair[4];
 #pragma GCC unroll 4
-    for (int p = 0; p < G / 2; ++p)
-      pair[p] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * p], v[2 * p + 1]), _mm512_unpackhi_ps(v[2 * p], v[2 * p + 1]));
-    // Per 128-bit lane, the lane's sums of 4 rows in order.
-    __m512 quad[G / 4];
+  for (int p = 0; p < 4; ++p)
+    pair[p] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * p], v[2 * p + 1]), _mm512_unpackhi_ps(v[2 * p], v[2 * p + 1]));
+  // Per 128-bit lane, the lane's sums of 4 vectors in order.
+  __m512 quad[2];
 #pragma GCC unroll 2
-    for (int q = 0; q < G / 4; ++q) {
-      const __m512d a = _mm512_castps_pd(pair[2 * q]), b = _mm512_castps_pd(pair[2 * q + 1]);
-      quad[q] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
-    }
-    if constexpr (G == 8) {
-      // Lanes [q0.0 + q0.1, q0.2 + q0.3, q1.0 + q1.1, q1.2 + q1.3], then their halves added.
-      const __m512 h = _mm512_add_ps(_mm512_shuffle_f32x4(quad[0], quad[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                                     _mm512_shuffle_f32x4(quad[0], quad[1], _MM_SHUFFLE(3, 1, 3, 1)));
-      const __m512 s = _mm512_add_ps(h, _mm512_shuffle_f32x4(h, h, _MM_SHUFFLE(3, 3, 3, 1)));
-      // s's lane 0 holds rows 0..3; lane 2 rows 4..7.
-      _mm256_storeu_ps(y, _mm512_castps512_ps256(_mm512_shuffle_f32x4(s, s, _MM_SHUFFLE(0, 0, 2, 0))));
+  for (int q = 0; q < 2; ++q) {
+    const __m512d a = _mm512_castps_pd(pair[2 * q]), b = _mm512_castps_pd(pair[2 * q + 1]);
+    quad[q] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+  }
+  // Lanes [q0.0 + q0.1, q0.2 + q0.3, q1.0 + q1.1, q1.2 + q1.3], then lane 0 + 1 and 2 + 3.
+  const __m512 h = _mm512_add_ps(_mm512_shuffle_f32x4(quad[0], quad[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                 _mm512_shuffle_f32x4(quad[0], quad[1], _MM_SHUFFLE(3, 1, 3, 1)));
+  const __m512 s = _mm512_add_ps(h, _mm512_shuffle_f32x4(h, h, _MM_SHUFFLE(3, 3, 3, 1)));
+  return _mm512_castps512_ps256(_mm512_shuffle_f32x4(s, s, _MM_SHUFFLE(0, 0, 2, 0)));  // lanes 0, 2
+}
+
+// y[r * ldy + g] = the sum of the lanes of acc[r][g]. 6 or 8 accumulators (every pass but a
+// panel's leftover rows) go through one lane_sums8 tree, which counts where rows are short: a
+// 288-wide q8 row is one chunk, about 30 instructions per weight row besides.
+template <int R, int G>
+[[gnu::always_inline]] inline void store_sums(const __m512 (&acc)[R][G], float* y, int64_t ldy) {
+  if constexpr (R * G > 4) {
+    static_assert(R * G <= 8);
+    __m512 v[8];
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) v[k] = k < R * G ? acc[k / G][k % G] : _mm512_setzero_ps();
+    const __m256 sums = lane_sums8(v);
+    if constexpr (R == 1) {
+      _mm256_storeu_ps(y, sums);
     } else {
-      const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(quad[0]), _mm512_extractf32x8_ps(quad[0], 1));
-      _mm_storeu_ps(y, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+      alignas(32) float t[8];
+      _mm256_store_ps(t, sums);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) y[r * ldy + g] = t[r * G + g];
     }
   } else {
-#pragma GCC unroll 2
-    for (int g = 0; g < G; ++g) y[g] = _mm512_reduce_add_ps(v[g]);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) y[r * ldy + g] = _mm512_reduce_add_ps(acc[r][g]);
   }
 }
 
@@ -273,8 +289,7 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
     case 48: decode_chunk<F, R, G, 48>(w, a, xq, r0, scales0, scale_stride, chunks, tail, ahead, acc); break;
     default: break;
   }
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) store_sums<G>(acc[r], y + r * ldy + o0);
+  store_sums<R, G>(acc, y + o0, ldy);
 }
 
 // Rows r0 .. r0 + R of `a`, each weight row of [o_begin, o_end) read once.
