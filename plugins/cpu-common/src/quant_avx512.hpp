@@ -208,7 +208,7 @@ template <QuantFormat F, int R, int G, int kBytes>
   }
 }
 
-// The sums of the lanes of v[0] .. v[7], in order: one tree of unpacks and lane shuffles (21
+// The sums of the lanes of v[0] .. v[7], in order: one tree of unpacks and lane shuffles (24
 // instructions where a reduction each takes 64).
 [[gnu::always_inline]] inline __m256 lane_sums8(const __m512 (&v)[8]) {
   // Per 128-bit lane, pairs of vectors: [a0+a2, b0+b2, a1+a3, b1+b3].
