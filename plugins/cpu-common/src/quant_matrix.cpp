@@ -117,7 +117,8 @@ QuantMatrix QuantMatrix::from(const QuantSource& src) {
     ++m.full_chunks_;
     m.tail_groups_ = 0;
   }
-  m.tail_line_bytes_ = 4 * ceil_div(m.tail_groups_, 4) * 4;
+  // 4 bytes (a 32-bit lane) per group, the groups rounded up to 4: loads of 16, 32 or 48 bytes.
+  m.tail_line_bytes_ = ceil_div(m.tail_groups_, 4) * 4 * 4;
   m.row_bytes_ = (m.full_chunks_ * 64 + m.tail_line_bytes_) * m.chunk_lines();
   // Scales (and mins) inside their panel keep a panel one sequential stream: as a separate array
   // they were a second stream per row that the hardware prefetcher lost track of
