@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 
 namespace {
@@ -30,9 +31,11 @@ class HalfTransform : public accelab::Transform {
   }
 
   void apply(accelab_model& model) override {
+    int32_t converted = 0;
     for (int32_t i = 0; i < model.n_tensors; ++i) {
       const accelab_tensor& src = model.tensors[i];
       if (!filter_.matches(src)) continue;
+      ++converted;
       const uint64_t n = src.nbytes / 4;
       auto* dst = static_cast<uint16_t*>(host_.alloc(n * 2));
       const auto* in = static_cast<const float*>(src.data);
@@ -44,6 +47,7 @@ class HalfTransform : public accelab::Transform {
       out.nbytes = n * 2;
       host_.replace_tensor(model, i, out);
     }
+    if (converted == 0) throw std::runtime_error(filter_.nothing_converted(Type == ACCELAB_DTYPE_F16 ? "quant-fp16" : "quant-bf16", model));
   }
 
  private:

@@ -78,6 +78,20 @@ TEST_P(QuantHalf, BadPatternIsAClearError) {
   EXPECT_THROW(engine(GetParam() + "<include=\"blk.(\">,cpu-tbb"), PluginError);
 }
 
+// A pattern that leaves nothing to convert would run f32 under the strategy's name.
+TEST_P(QuantHalf, NothingToConvertIsAClearError) {
+  const auto expect_error = [&](const std::string& pipeline, const std::string& says) {
+    try {
+      engine(pipeline);
+      FAIL() << pipeline << " converted nothing without an error";
+    } catch (const PluginError& e) {
+      EXPECT_NE(std::string(e.what()).find(GetParam() + ": " + says), std::string::npos) << e.what();
+    }
+  };
+  expect_error(GetParam() + "<include=\"attn_q\">,cpu-tbb", "include 'attn_q' matches none of the model's 36 matrices");
+  expect_error("quant-int8," + GetParam() + ",cpu-tbb", "no matrix left to convert");
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, QuantHalf, ::testing::Values("quant-fp16", "quant-bf16"),
                          [](const auto& info) { return info.param == "quant-fp16" ? std::string("fp16") : std::string("bf16"); });
 

@@ -356,5 +356,28 @@ TEST(QuantIntPlugin, IncludeAndExcludeSelectTheMatrices) {
   EXPECT_EQ(host.records.at("skipped")[0]["name"], "blk.0.ffn_down.weight");
 }
 
+// A pattern's typo, or a stage after another that already converted the matrices, would run a
+// pipeline its name mislabels: apply fails and says why.
+TEST(QuantIntPlugin, ApplyFailsWhenThePatternsLeaveNothingToQuantize) {
+  TestHost host;
+  Instance typo("quant-int8", {{"include", "attn_q"}}, host);  // not the whole name
+  ASSERT_EQ(typo.created(), ACCELAB_STATUS_OK) << typo.message();
+  EXPECT_NE(typo.apply(host.model()), ACCELAB_STATUS_OK);
+  EXPECT_NE(typo.message().find("quant-int8: include 'attn_q' matches none of the model's 3 matrices"), std::string::npos)
+      << typo.message();
+  EXPECT_NE(typo.message().find("whole name"), std::string::npos) << typo.message();
+
+  Instance first("quant-int8", {}, host);
+  ASSERT_EQ(first.created(), ACCELAB_STATUS_OK) << first.message();
+  ASSERT_EQ(first.apply(host.model()), ACCELAB_STATUS_OK) << first.message();
+  Instance second("quant-int4", {}, host);
+  ASSERT_EQ(second.created(), ACCELAB_STATUS_OK) << second.message();
+  EXPECT_NE(second.apply(host.model()), ACCELAB_STATUS_OK);
+  EXPECT_NE(second.message().find("no matrix left to convert"), std::string::npos) << second.message();
+  EXPECT_NE(second.message().find("removes 1"), std::string::npos) << second.message();
+  EXPECT_NE(second.message().find("2 are no longer f32"), std::string::npos) << second.message();
+  EXPECT_EQ(host.live_allocations(), 0);
+}
+
 }  // namespace
 }  // namespace accelab

@@ -93,6 +93,7 @@ void IntTransform::apply(accelab_model& model) {
     }
     report.tensors.push_back(quantize_tensor(model, i, report));
   }
+  if (report.tensors.empty()) throw std::runtime_error(filter_.nothing_converted(options_.strategy, model));
   record_report(host_, report);
   char line[200];
   std::snprintf(line, sizeof line, "%s: %zu matrices quantized, %.3f bits/weight", options_.strategy.c_str(),

@@ -2,9 +2,11 @@
 // and not `exclude` (norm weights are vectors and always stay f32).
 #pragma once
 
+#include <accelab/plugin.h>
 #include <accelab/tensor.h>
 
 #include <regex>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -16,7 +18,9 @@ class TensorFilter {
   /// Throws std::invalid_argument naming the parameter when a pattern is not a valid regex.
   /// An empty `exclude` excludes nothing.
   TensorFilter(const std::string& include, const std::string& exclude)
-      : include_(compile(include, "include")),
+      : include_text_(include),
+        exclude_text_(exclude),
+        include_(compile(include, "include")),
         exclude_(compile(exclude, "exclude")),
         exclude_empty_(exclude.empty()) {}
 
@@ -36,6 +40,39 @@ class TensorFilter {
     return is_f32_matrix(t) && included(name) && !excluded(name);
   }
 
+  /// One line saying why `strategy` with these patterns converts no matrix of `model`: include
+  /// matches no matrix's name, or each match is excluded or no longer an f32 matrix (converted
+  /// by an earlier stage). The transforms throw it rather than run a pipeline that its name
+  /// mislabels, as a pattern's typo would.
+  [[nodiscard]] std::string nothing_converted(std::string_view strategy, const accelab_model& model) const {
+    int64_t matrices = 0, matched = 0, excluded_count = 0, other = 0;
+    std::string first_matrix, first_other;
+    for (int32_t i = 0; i < model.n_tensors; ++i) {
+      const accelab_tensor& t = model.tensors[i];
+      if (t.ndim != 2) continue;
+      const std::string_view name = t.name ? t.name : "";
+      if (matrices++ == 0) first_matrix = name;
+      if (!included(name)) continue;
+      ++matched;
+      if (excluded(name)) {
+        ++excluded_count;
+      } else if (!is_f32_matrix(t)) {
+        if (other++ == 0) first_other = name;
+      }
+    }
+    std::string m(strategy);
+    if (matched == 0) {
+      m += ": include '" + include_text_ + "' matches none of the model's " + std::to_string(matrices) +
+           " matrices (names like '" + first_matrix + "'; patterns match the whole name)";
+      return m;
+    }
+    m += ": no matrix left to convert: include '" + include_text_ + "' matches " + std::to_string(matched);
+    if (excluded_count > 0) m += ", exclude '" + exclude_text_ + "' removes " + std::to_string(excluded_count);
+    if (other > 0)
+      m += ", and " + std::to_string(other) + " are no longer f32 (e.g. '" + first_other + "', converted by an earlier stage)";
+    return m;
+  }
+
  private:
   static std::regex compile(const std::string& pattern, const char* what) {
     try {
@@ -52,6 +89,7 @@ class TensorFilter {
       throw std::invalid_argument(message);
     }
   }
+  std::string include_text_, exclude_text_;
   std::regex include_, exclude_;
   bool exclude_empty_;
 };
