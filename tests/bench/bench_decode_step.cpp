@@ -1,6 +1,7 @@
 // Decode and prefill steps from DRAM with several threads: the matrices of 8 TinyLlama layers
 // (fused q/k/v, o, fused gate/up, down) in f32, q8 and q4, each product split between the threads
-// as GraphBackend::matmul splits it, on the fork-join pool cpu-eigen uses. Bytes/s of weights
+// as GraphBackend splits it (a decode step by BalancedSplit in panels of 8 rows, a prefill in
+// blocks of 64 outputs), on the fork-join pool cpu-eigen uses. Bytes/s of weights
 // streamed (codes, scales and mins for the quantized ones; FLOP/s too for prefill): the end-to-end
 // rate without attention and norms, to compare the formats' efficiency side by side.
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "accelab_cpu/quant.hpp"
+#include "balanced_split.hpp"
 #include "bench_common.hpp"
 #include "thread_pool.hpp"
 
@@ -74,6 +76,7 @@ void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, 
   QuantActivations a;
   a.reserve(rows, 5632);
   ThreadPoolExecutor pool(threads);
+  BalancedSplit split(threads);
   uint64_t bytes = 0;
   double flops = 0;
   for (const QuantMatrix& w : layers.matrices) {
@@ -83,13 +86,18 @@ void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, 
   auto step = [&] {
     for (const QuantMatrix& w : layers.matrices) {
       k.quantize(w, x, w.cols(), rows, a);
-      // As GraphBackend::matmul splits a quantized product: blocks of 64 outputs.
+      // As GraphBackend splits a quantized product: a decode step's panels through BalancedSplit,
+      // a prefill's blocks of 64 outputs.
+      const int64_t unit = rows == 1 ? QuantMatrix::kPanelRows : 64;
       auto body = [&](int64_t c0, int64_t c1) {
-        const int64_t o0 = std::min(w.rows(), c0 * 64), o1 = std::min(w.rows(), c1 * 64);
+        const int64_t o0 = std::min(w.rows(), c0 * unit), o1 = std::min(w.rows(), c1 * unit);
         if (o1 > o0) k.gemm(w, a, y.data(), w.rows(), o0, o1);
       };
-      const int64_t blocks = (w.rows() + 63) / 64;
-      pool.parallel_chunks(blocks, std::min<int64_t>(blocks, threads), body);
+      const int64_t units = (w.rows() + unit - 1) / unit;
+      if (rows == 1)
+        split.run(pool, units, decode_grain(unit * static_cast<int64_t>(w.stream_bytes()) / w.rows()), body);
+      else
+        pool.parallel_chunks(units, std::min<int64_t>(units, threads), body);
     }
   };
   step();
@@ -101,8 +109,8 @@ void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, 
   if (rows > 1) state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// `read` instead of a product: each thread sums its half of every f32 matrix with read_sum (the
-// bandwidth probe's loop), one fork/join per matrix as in a decode step: what the step's
+// `read` instead of a product: the threads sum every f32 matrix with read_sum (the bandwidth
+// probe's loop), split and joined per matrix as in a decode step: what the step's
 // structure allows a kernel with no arithmetic to stream.
 void f32_step(benchmark::State& state, int which, int threads, bool read) {
   const std::vector<Shape> shapes = step_shapes(which);
@@ -118,17 +126,20 @@ void f32_step(benchmark::State& state, int which, int threads, bool read) {
   const float* x = shared_buffer("x/5632", 5632 * 4).floats();
   std::vector<float> y(11264);
   ThreadPoolExecutor pool(threads);
+  BalancedSplit split(threads);
   auto step = [&] {
     for (size_t m = 0; m < ws.size(); ++m) {
       const Shape s = shapes[m];
-      // As GraphBackend::matmul splits a float GEMV: rows.
-      auto body = [&](int64_t o0, int64_t o1) {
+      // As GraphBackend splits a float GEMV: panels of 8 rows through BalancedSplit.
+      constexpr int64_t kPanel = QuantMatrix::kPanelRows;
+      auto body = [&](int64_t p0, int64_t p1) {
+        const int64_t o0 = p0 * kPanel, o1 = std::min(s.out, p1 * kPanel);
         if (read)
           y[static_cast<size_t>(o0)] = k.read_sum(ws[m] + o0 * s.in, (o1 - o0) * s.in);
         else
           k.gemv(WeightType::f32, ws[m], x, y.data(), s.in, o0, o1);
       };
-      pool.parallel_chunks(s.out, threads, body);
+      split.run(pool, (s.out + kPanel - 1) / kPanel, decode_grain(kPanel * s.in * 4, kFloatDecodeGrainBytes), body);
     }
   };
   step();

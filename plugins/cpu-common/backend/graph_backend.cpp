@@ -73,7 +73,7 @@ float element_to_f32(WeightType type, const void* data, int64_t i) {
 
 GraphBackend::GraphBackend(std::string name, std::unique_ptr<Executor> executor,
                            const accelab::Host& host, bool profile)
-    : name_(std::move(name)), ex_(std::move(executor)), k_(&best_kernels()), kq_(&best_quant_kernels()), host_(host),
+    : name_(std::move(name)), ex_(std::move(executor)), split_(ex_->threads()), k_(&best_kernels()), kq_(&best_quant_kernels()), host_(host),
       profile_(profile) {}
 
 GraphBackend::~GraphBackend() {
@@ -290,36 +290,45 @@ void GraphBackend::forget_quantized_inputs(const accelab_node& n) {
 }
 
 void GraphBackend::matmul_group(const accelab_node* nodes, int32_t count) {
-  // The outputs of all products as one range, split evenly: each thread streams an equal share of
-  // the group's weights, crossing from one matrix into the next where its chunk does.
-  int64_t offsets[kMaxFused + 1] = {0};
-  for (int32_t k = 0; k < count; ++k)
-    offsets[k + 1] = offsets[k] + weights_[static_cast<size_t>(nodes[k].weight)].rows;
   const float* x = value_row(nodes[0].in[0], 0);
   if (observer_)
     for (int32_t k = 0; k < count; ++k) observer_(nodes[k], x, 1, widths_[static_cast<size_t>(nodes[k].in[0])]);
+  const Weight* w[kMaxFused] = {};
+  float* y[kMaxFused] = {};
+  for (int32_t k = 0; k < count; ++k) {
+    w[k] = &weights_[static_cast<size_t>(nodes[k].weight)];
+    y[k] = value_row(nodes[k].out, 0);
+  }
+  decode_products(w, y, count, x);
+}
+
+void GraphBackend::decode_products(const Weight* const* w, float* const* y, int32_t count, const float* x) {
+  // The products' panels of 8 rows as one range: each thread streams its share of the group's
+  // weights, crossing from one matrix into the next where its share does. Ranges hold whole
+  // panels of each matrix, so no range starts or ends inside a panel's stream and every row is
+  // summed by the same code however the range is split (a matrix's last panel may be short).
+  constexpr int64_t kPanel = QuantMatrix::kPanelRows;
+  int64_t first_panel[kMaxFused + 1] = {0};
+  for (int32_t k = 0; k < count; ++k) first_panel[k + 1] = first_panel[k] + (w[k]->rows + kPanel - 1) / kPanel;
   // Products of one input share its quantized form (one per weight format).
   const QuantActivations* qx[kMaxFused] = {};
-  for (int32_t k = 0; k < count; ++k) {
-    const Weight& w = weights_[static_cast<size_t>(nodes[k].weight)];
-    if (w.quantized) qx[k] = &quantized_input(w, x, w.cols, 1);
-  }
-  auto body = [&](int64_t g0, int64_t g1) {
+  for (int32_t k = 0; k < count; ++k)
+    if (w[k]->quantized) qx[k] = &quantized_input(*w[k], x, w[k]->cols, 1);
+  auto body = [&](int64_t p0, int64_t p1) {
     for (int32_t k = 0; k < count; ++k) {
-      const int64_t lo = std::max(g0, offsets[k]), hi = std::min(g1, offsets[k + 1]);
+      const int64_t lo = std::max(p0, first_panel[k]), hi = std::min(p1, first_panel[k + 1]);
       if (lo >= hi) continue;
-      const Weight& w = weights_[static_cast<size_t>(nodes[k].weight)];
-      if (w.quantized) kq_->gemm(w.q, *qx[k], value_row(nodes[k].out, 0), 0, lo - offsets[k], hi - offsets[k]);
-      else k_->gemv(w.type, w.data, x, value_row(nodes[k].out, 0), w.cols, lo - offsets[k], hi - offsets[k]);
+      const int64_t o0 = (lo - first_panel[k]) * kPanel, o1 = std::min(w[k]->rows, (hi - first_panel[k]) * kPanel);
+      if (w[k]->quantized) kq_->gemm(w[k]->q, *qx[k], y[k], 0, o0, o1);
+      else k_->gemv(w[k]->type, w[k]->data, x, y[k], w[k]->cols, o0, o1);
     }
   };
-  // Split at whole panels of quantized rows, so no thread starts or ends inside a panel's stream.
-  // (More chunks than threads, for oneTBB to balance, was no faster: 4 per thread, int8 and int4
-  // decode of the TinyLlama shape, alternating builds.)
-  constexpr int64_t kPanel = QuantMatrix::kPanelRows;
-  const int64_t total = offsets[count];
-  auto by_panels = [&](int64_t p0, int64_t p1) { body(p0 * kPanel, std::min(total, p1 * kPanel)); };
-  ex_->parallel_chunks((total + kPanel - 1) / kPanel, ex_->threads(), by_panels);
+  // Grains claimed as balanced_split.hpp says: equal static shares (or 4 per thread for oneTBB
+  // to balance) left one thread waiting for the other.
+  const Weight& w0 = *w[0];
+  const int64_t grain = w0.quantized ? decode_grain(kPanel * static_cast<int64_t>(w0.q.stream_bytes()) / w0.rows)
+                                     : decode_grain(kPanel * w0.cols * (w0.type == WeightType::f32 ? 4 : 2), kFloatDecodeGrainBytes);
+  split_.run(*ex_, first_panel[count], grain, body);
 }
 
 template <class F>
@@ -390,6 +399,12 @@ void GraphBackend::matmul(const Weight& w, const float* x, int64_t ldx, float* y
   const int64_t out = w.rows, in = w.cols;
   const int64_t threads = ex_->threads();
   const bool parallel = threads > 1 && out * in * rows >= kMinParallelWork;
+  if (rows == 1 && parallel) {
+    const Weight* ws[1] = {&w};
+    float* ys[1] = {y};
+    decode_products(ws, ys, 1, x);
+    return;
+  }
   if (w.quantized) {
     const QuantActivations& a = quantized_input(w, x, ldx, rows);
     // Blocks of 64 outputs: whole register tiles for every variant's blocked kernel.
@@ -403,9 +418,7 @@ void GraphBackend::matmul(const Weight& w, const float* x, int64_t ldx, float* y
     return;
   }
   if (rows == 1) {
-    auto body = [&](int64_t o0, int64_t o1) { k_->gemv(w.type, w.data, x, y, in, o0, o1); };
-    if (parallel) ex_->parallel_chunks(out, threads, body);
-    else body(0, out);
+    k_->gemv(w.type, w.data, x, y, in, 0, out);
     return;
   }
   // Column blocks rounded to 16 outputs so each thread's block starts on a full vector.

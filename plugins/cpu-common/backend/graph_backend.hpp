@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "balanced_split.hpp"
 #include "executor.hpp"
 
 namespace accelab::cpu {
@@ -63,6 +64,8 @@ class GraphBackend : public accelab::Backend {
   static constexpr int32_t kMaxFused = 4;
   [[nodiscard]] int32_t fusable_matmuls(int32_t i, const accelab_batch& b) const;
   void matmul_group(const accelab_node* nodes, int32_t count);
+  /// y[k] = w[k] x for one row x, the products' rows split over the threads by split_.
+  void decode_products(const Weight* const* w, float* const* y, int32_t count, const float* x);
   [[nodiscard]] uint64_t weight_bytes_of(const accelab_node& n) const;
   void rope(const accelab_node& n, const accelab_batch& b);
   void attention(const accelab_node& n, const accelab_batch& b);
@@ -77,6 +80,7 @@ class GraphBackend : public accelab::Backend {
 
   std::string name_;
   std::unique_ptr<Executor> ex_;
+  BalancedSplit split_;  // one part per thread of ex_
   const KernelTable* k_ = nullptr;
   const QuantKernels* kq_ = nullptr;
   std::array<QuantActivations, 3> qacts_;  // by QuantFormat
