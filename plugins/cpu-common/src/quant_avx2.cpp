@@ -58,6 +58,7 @@ void quantize(const QuantMatrix& w, const float* x, int64_t ldx, int64_t rows,
       out.sum_[static_cast<size_t>(r * out.groups_ + g)] = _mm_cvtsi128_si32(t);
     }
   }
+  transpose_all_activations(out);
 }
 
 // The 8 int32 partial sums of one group: unsigned u times signed x, byte by byte.
@@ -140,7 +141,7 @@ __m256i octet_group_sums(const uint8_t* lines, int64_t stride, int64_t half, con
   }
 }
 
-// xq: the activation codes of `a` in the weights' lane order (transposed_activations).
+// xq: the activation codes of `a` in the weights' lane order (a.qt_).
 template <QuantFormat F, int R, int G>
 void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
                  float* y, int64_t ldy, const int64_t (&o)[G]) {
@@ -215,7 +216,7 @@ void decode_pass(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
 void gemm(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy, int64_t o_begin,
           int64_t o_end) {
   if (o_begin >= o_end) return;
-  const int8_t* xq = transposed_activations(a);
+  const int8_t* xq = a.qt_.data();
   with_format(w, [&](auto format) {
     in_row_passes(a.rows_, [&](auto rows, int64_t r) {
       decode_pass<format.value, rows.value>(w, a, xq, r, y + r * ldy, ldy, o_begin, o_end);

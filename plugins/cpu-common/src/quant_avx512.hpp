@@ -52,6 +52,7 @@ void quantize_avx512(const QuantMatrix& w, const float* x, int64_t ldx, int64_t 
       sum[g] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
     }
   }
+  transpose_all_activations(out);
 }
 
 // Where a chunk's lines lie: whole chunks' lines are kBytes = 64 bytes, a row's 8 lines
@@ -260,7 +261,7 @@ template <int R, int G>
 }
 
 // y[r * ldy + o0 + g] for r < R, g < G from activation rows r0.. of `a`, rows o0 .. o0 + G of
-// one panel; xq: the activation codes of `a` in the weights' lane order (transposed_activations).
+// one panel; xq: the activation codes of `a` in the weights' lane order (a.qt_).
 // Within a chunk the G rows are read line by line in turn (line j of every row, then line j + 1),
 // each load next to the prefetch of its row's line kStreamPrefetchBytes ahead: for the 8 rows of
 // a panel, one contiguous stream.
@@ -312,7 +313,7 @@ constexpr int64_t kPassBlockBytes = 256 << 10;
 void decode_avx512(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
                    int64_t o_begin, int64_t o_end) {
   if (o_begin >= o_end) return;
-  const int8_t* xq = transposed_activations(a);
+  const int8_t* xq = a.qt_.data();
   const int64_t block = a.rows_ <= kPassRows ? o_end - o_begin
                                              : std::max<int64_t>(16, kPassBlockBytes / w.panel_bytes_ * QuantMatrix::kPanelRows);
   with_format(w, [&](auto format) {

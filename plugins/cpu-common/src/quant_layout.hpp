@@ -104,15 +104,14 @@ inline void transpose_activations(const QuantActivations& a, int64_t r, int8_t* 
   }
 }
 
-/// All rows of `a` transposed (transpose_activations) into a per-thread buffer that grows to the
-/// largest call and then stays. Cache-line aligned: with std::vector's 16-byte alignment every
-/// 64-byte load of it straddled two lines, which cost a prefill pass (8 such loads per 8
-/// products) a third of its speed on Zen 5; decode, bound by DRAM, did not notice.
-inline const int8_t* transposed_activations(const QuantActivations& a) {
-  thread_local std::vector<int8_t, CacheLineAllocator<int8_t>> buffer;
-  buffer.resize(static_cast<size_t>(a.rows_ * a.groups_ * kGroup));
-  for (int64_t r = 0; r < a.rows_; ++r) transpose_activations(a, r, buffer.data() + r * a.groups_ * kGroup);
-  return buffer.data();
+/// Fills a.qt_ with every row of `a` transposed (transpose_activations): the quantize of each
+/// variant whose decode kernel reads codes in the weights' lane order calls it once, so the
+/// threads of a product, and each range a thread claims (backend/balanced_split.hpp), share it.
+/// a.qt_ is cache-line aligned: with std::vector's 16-byte alignment every 64-byte load of the
+/// codes straddled two lines, which cost a prefill pass (8 such loads per 8 products) a third of
+/// its speed on Zen 5.
+inline void transpose_all_activations(QuantActivations& a) {
+  for (int64_t r = 0; r < a.rows_; ++r) transpose_activations(a, r, a.qt_.data() + r * a.groups_ * kGroup);
 }
 
 /// group(o0) for groups of G consecutive rows o0 .. o0 + G of [begin, end), each within a panel

@@ -142,6 +142,7 @@ void QuantActivations::reserve(int64_t rows, int64_t cols) {
   reserved_cols_ = cols > reserved_cols_ ? cols : reserved_cols_;
   const auto groups = static_cast<size_t>(reserved_rows_ * padded_groups(reserved_cols_));
   q_.assign(groups * kGroup, 0);
+  qt_.assign(groups * kGroup, 0);
   d_.assign(groups, 0.0f);
   sum_.assign(groups, 0);
 }

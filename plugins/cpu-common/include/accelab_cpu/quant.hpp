@@ -139,6 +139,9 @@ class QuantActivations {
   std::vector<int8_t, CacheLineAllocator<int8_t>> q_;     ///< [rows][groups * 32] codes
   std::vector<float, CacheLineAllocator<float>> d_;       ///< [rows][groups] scales
   std::vector<int32_t, CacheLineAllocator<int32_t>> sum_;  ///< [rows][groups] sums of the codes
+  /// [rows][groups * 32] the codes in the weights' lane order, for the variants whose decode
+  /// kernel reads them so (filled by their quantize, once per input rather than per call).
+  std::vector<int8_t, CacheLineAllocator<int8_t>> qt_;
   int64_t reserved_rows_ = 0, reserved_cols_ = 0;
 };
 
