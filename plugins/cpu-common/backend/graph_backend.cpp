@@ -265,11 +265,14 @@ int32_t GraphBackend::fusable_matmuls(int32_t i, const accelab_batch& b) const {
   return work >= kMinParallelWork ? j - i : 1;  // small products stay on the calling thread
 }
 
-uint64_t GraphBackend::weight_bytes_of(const accelab_node& n) const {
-  if (n.weight < 0 || n.op == ACCELAB_OP_EMBEDDING) return 0;
-  const Weight& w = weights_[static_cast<size_t>(n.weight)];
+uint64_t GraphBackend::stream_bytes(const Weight& w) {
   if (w.quantized) return w.q.stream_bytes();
   return static_cast<uint64_t>(w.rows * w.cols) * (w.type == WeightType::f32 ? 4 : 2);
+}
+
+uint64_t GraphBackend::weight_bytes_of(const accelab_node& n) const {
+  if (n.weight < 0 || n.op == ACCELAB_OP_EMBEDDING) return 0;
+  return stream_bytes(weights_[static_cast<size_t>(n.weight)]);
 }
 
 const QuantActivations& GraphBackend::quantized_input(const Weight& w, const float* x, int64_t ldx, int64_t rows) {
@@ -325,9 +328,8 @@ void GraphBackend::decode_products(const Weight* const* w, float* const* y, int3
   };
   // Grains claimed as balanced_split.hpp says: equal static shares (or 4 per thread for oneTBB
   // to balance) left one thread waiting for the other.
-  const Weight& w0 = *w[0];
-  const int64_t grain = w0.quantized ? decode_grain(kPanel * static_cast<int64_t>(w0.q.stream_bytes()) / w0.rows)
-                                     : decode_grain(kPanel * w0.cols * (w0.type == WeightType::f32 ? 4 : 2), kFloatDecodeGrainBytes);
+  const int64_t panel_bytes = kPanel * static_cast<int64_t>(stream_bytes(*w[0])) / w[0]->rows;
+  const int64_t grain = decode_grain(panel_bytes, w[0]->quantized ? kDecodeGrainBytes : kFloatDecodeGrainBytes);
   split_.run(*ex_, first_panel[count], grain, body);
 }
 

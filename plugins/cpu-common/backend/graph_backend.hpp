@@ -66,6 +66,8 @@ class GraphBackend : public accelab::Backend {
   void matmul_group(const accelab_node* nodes, int32_t count);
   /// y[k] = w[k] x for one row x, the products' rows split over the threads by split_.
   void decode_products(const Weight* const* w, float* const* y, int32_t count, const float* x);
+  /// Bytes a product with w reads: codes, scales and mins of a quantized matrix.
+  [[nodiscard]] static uint64_t stream_bytes(const Weight& w);
   [[nodiscard]] uint64_t weight_bytes_of(const accelab_node& n) const;
   void rope(const accelab_node& n, const accelab_batch& b);
   void attention(const accelab_node& n, const accelab_batch& b);
