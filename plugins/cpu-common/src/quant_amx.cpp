@@ -192,6 +192,14 @@ void amx_bf16_gemm(const QuantMatrix& w, const QuantActivations& a, float* y, in
   _tile_release();
 }
 
+// The tile GEMM packs the codes from a.q_; only fewer rows than kAmxMinRows, which go to the
+// decode kernel, need them transposed (a.qt_): for a 128-row prefill product with 5632 inputs
+// that is about 180 thousand 4-byte copies saved.
+void quantize_amx(const QuantMatrix& w, const float* x, int64_t ldx, int64_t rows, QuantActivations& out) {
+  quantize_codes_avx512(w, x, ldx, rows, out);
+  if (rows < kAmxMinRows) transpose_all_activations(out);
+}
+
 void gemm_amx(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy,
               int64_t o_begin, int64_t o_end) {
   if (a.rows_ < kAmxMinRows || o_begin >= o_end) return decode_avx512(w, a, y, ldy, o_begin, o_end);
@@ -201,8 +209,7 @@ void gemm_amx(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t
 }  // namespace
 
 namespace detail {
-constinit const QuantKernels avx512_amx_quant_kernels{"avx512-vnni+amx", &quantize_avx512,
-                                                      &gemm_amx};
+constinit const QuantKernels avx512_amx_quant_kernels{"avx512-vnni+amx", &quantize_amx, &gemm_amx};
 }  // namespace detail
 
 }  // namespace accelab::cpu

@@ -24,8 +24,9 @@ inline __mmask16 lane_mask(int64_t n) {
   return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
 }
 
-void quantize_avx512(const QuantMatrix& w, const float* x, int64_t ldx, int64_t rows,
-                     QuantActivations& out) {
+// The codes, scales and sums of `out` (a.qt_ left as it was).
+void quantize_codes_avx512(const QuantMatrix& w, const float* x, int64_t ldx, int64_t rows,
+                           QuantActivations& out) {
   begin_quantize(w, rows, out);
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * ldx;
@@ -52,8 +53,8 @@ void quantize_avx512(const QuantMatrix& w, const float* x, int64_t ldx, int64_t 
       sum[g] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
     }
   }
-  transpose_all_activations(out);
 }
+
 
 // Where a chunk's lines lie: whole chunks' lines are kBytes = 64 bytes, a row's 8 lines
 // kLineStride apart; a short chunk's are kBytes = tail_line_bytes_ (16, 32 or 48), 8 * kBytes
