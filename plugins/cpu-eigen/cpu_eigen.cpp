@@ -19,7 +19,7 @@ class CpuEigen final : public accelab::cpu::GraphBackend {
       "CPU backend: SIMD kernels and blocked GEMM (AVX-512/AVX2 chosen at run time; Eigen where faster), single-threaded by default.";
   static constexpr std::array params{
       accelab::int_param("threads", 1, 1, 1024, "threads (a plain fork-join pool); 1 = the calling thread only"),
-      accelab::bool_param("profile", false, "log the time spent per kind of operation when done")};
+      accelab::bool_param("profile", false, "log, when done, the time spent per kind of operation and where the decode products spent theirs")};
 
   CpuEigen(const accelab::Params& p, const accelab::Host& host)
       : GraphBackend("cpu-eigen", make_executor(p.integer("threads")), host, p.boolean("profile")) {}

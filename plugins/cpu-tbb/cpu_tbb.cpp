@@ -54,7 +54,7 @@ class CpuTbb final : public accelab::cpu::GraphBackend {
       "CPU backend: SIMD kernels (AVX-512/AVX2 chosen at run time) spread over a oneTBB task arena.";
   static constexpr std::array params{
       accelab::int_param("threads", 0, 0, 1024, "worker threads; 0 = all cores"),
-      accelab::bool_param("profile", false, "log the time spent per kind of operation when done")};
+      accelab::bool_param("profile", false, "log, when done, the time spent per kind of operation and where the decode products spent theirs")};
 
   CpuTbb(const accelab::Params& p, const accelab::Host& host)
       : GraphBackend("cpu-tbb", std::make_unique<TbbExecutor>(thread_count(p.integer("threads"))), host,

@@ -627,6 +627,23 @@ TEST_F(CliTest, StreamedGenerationMatchesGolden) {
   EXPECT_NE(r.err.find("tok/s"), std::string::npos) << r.describe();
 }
 
+TEST_F(CliTest, BackendProfileSaysWhereTheDecodeProductsSpentTheirTime) {
+  REQUIRE_DATA_FILE(model, "models/stories260K.bin");
+  REQUIRE_DATA_FILE(tok, "models/tok512.bin");
+  // "Once upon" is 3 tokens with BOS: one prefill, then 9 decode steps to reach 12 positions.
+  // Of stories260K's products only the logits (512 x 64) are large enough to split over the
+  // threads, one per call that wants logits for one row: the prefill's last row and each step.
+  const RunResult r = run({"generate", "--model", model, "--tokenizer", tok, "--temperature", "0",
+                           "--steps", "12", "--prompt", "Once upon", "--json", "--pipeline",
+                           "cpu-tbb<threads=2,profile=true>"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.err.find("cpu-tbb profile: 10 execute calls"), std::string::npos) << r.describe();
+  EXPECT_NE(r.err.find("\n  decode products: 10 on 2 threads, 0.13 MB of weights and "), std::string::npos)
+      << r.describe();
+  EXPECT_NE(r.err.find("\n    thread 0: starts "), std::string::npos) << r.describe();
+  EXPECT_NE(r.err.find("\n    thread 1: "), std::string::npos) << r.describe();
+}
+
 TEST_F(CliTest, PerplexityOfFirst100StoriesMatchesReference) {
   REQUIRE_DATA_FILE(model, "models/stories260K.bin");
   REQUIRE_DATA_FILE(tok, "models/tok512.bin");

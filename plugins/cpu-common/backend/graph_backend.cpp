@@ -73,8 +73,8 @@ float element_to_f32(WeightType type, const void* data, int64_t i) {
 
 GraphBackend::GraphBackend(std::string name, std::unique_ptr<Executor> executor,
                            const accelab::Host& host, bool profile)
-    : name_(std::move(name)), ex_(std::move(executor)), split_(ex_->threads()), k_(&best_kernels()), kq_(&best_quant_kernels()), host_(host),
-      profile_(profile) {}
+    : name_(std::move(name)), ex_(std::move(executor)), split_(ex_->threads()), split_profile_(ex_->threads()),
+      k_(&best_kernels()), kq_(&best_quant_kernels()), host_(host), profile_(profile) {}
 
 GraphBackend::~GraphBackend() {
   if (!profile_ || executes_ == 0) return;
@@ -93,6 +93,7 @@ GraphBackend::~GraphBackend() {
                   e.seconds * 1e3, total > 0 ? 100.0 * e.seconds / total : 0.0, gbps);
     out += line;
   }
+  out += split_profile_.summary();
   host_.log(ACCELAB_LOG_INFO, out);
 }
 
@@ -306,6 +307,7 @@ void GraphBackend::matmul_group(const accelab_node* nodes, int32_t count) {
 }
 
 void GraphBackend::decode_products(const Weight* const* w, float* const* y, int32_t count, const float* x) {
+  if (profile_) split_profile_.begin(SplitProfile::Clock::now());
   // The products' panels of 8 rows as one range: each thread streams its share of the group's
   // weights, crossing from one matrix into the next where its share does. Ranges hold whole
   // panels of each matrix, so no range starts or ends inside a panel's stream and every row is
@@ -317,20 +319,39 @@ void GraphBackend::decode_products(const Weight* const* w, float* const* y, int3
   const QuantActivations* qx[kMaxFused] = {};
   for (int32_t k = 0; k < count; ++k)
     if (w[k]->quantized) qx[k] = &quantized_input(*w[k], x, w[k]->cols, 1);
-  auto body = [&](int64_t p0, int64_t p1) {
+  // Calls f(k, o0, o1) for the rows [o0, o1) of product k that panels [p0, p1) cover.
+  auto for_products = [&](int64_t p0, int64_t p1, auto&& f) {
     for (int32_t k = 0; k < count; ++k) {
       const int64_t lo = std::max(p0, first_panel[k]), hi = std::min(p1, first_panel[k + 1]);
-      if (lo >= hi) continue;
-      const int64_t o0 = (lo - first_panel[k]) * kPanel, o1 = std::min(w[k]->rows, (hi - first_panel[k]) * kPanel);
+      if (lo < hi) f(k, (lo - first_panel[k]) * kPanel, std::min(w[k]->rows, (hi - first_panel[k]) * kPanel));
+    }
+  };
+  auto body = [&](int64_t p0, int64_t p1) {
+    for_products(p0, p1, [&](int32_t k, int64_t o0, int64_t o1) {
       if (w[k]->quantized) kq_->gemm(w[k]->q, *qx[k], y[k], 0, o0, o1);
       else k_->gemv(w[k]->type, w[k]->data, x, y[k], w[k]->cols, o0, o1);
-    }
+    });
   };
   // Grains claimed as balanced_split.hpp says: equal static shares (or 4 per thread for oneTBB
   // to balance) left one thread waiting for the other.
   const int64_t panel_bytes = kPanel * static_cast<int64_t>(stream_bytes(*w[0])) / w[0]->rows;
   const int64_t grain = decode_grain(panel_bytes, w[0]->quantized ? kDecodeGrainBytes : kFloatDecodeGrainBytes);
-  split_.run(*ex_, first_panel[count], grain, body);
+  if (!profile_) {
+    split_.run(*ex_, first_panel[count], grain, body);
+    return;
+  }
+  auto timed = [&](int64_t p0, int64_t p1) {
+    const auto start = SplitProfile::Clock::now();
+    body(p0, p1);
+    double bytes = 0;
+    for_products(p0, p1, [&](int32_t k, int64_t o0, int64_t o1) {
+      bytes += static_cast<double>(stream_bytes(*w[k])) * static_cast<double>(o1 - o0) / static_cast<double>(w[k]->rows);
+    });
+    split_profile_.grain(ex_->worker_index(), start, SplitProfile::Clock::now(), bytes);
+  };
+  split_profile_.forked(SplitProfile::Clock::now());
+  split_.run(*ex_, first_panel[count], grain, timed);
+  split_profile_.end(SplitProfile::Clock::now());
 }
 
 template <class F>

@@ -17,13 +17,16 @@
 
 #include "balanced_split.hpp"
 #include "executor.hpp"
+#include "split_profile.hpp"
 
 namespace accelab::cpu {
 
 class GraphBackend : public accelab::Backend {
  public:
   /// With `profile`, every node is timed and the time per kind of operation is logged through
-  /// `host` when the instance is destroyed (the cost: two clock reads per node).
+  /// `host` when the instance is destroyed, with where the multi-threaded decode products spent
+  /// their time (split_profile.hpp). The cost: two clock reads per node, and two per range a
+  /// thread runs of such a product.
   GraphBackend(std::string name, std::unique_ptr<Executor> executor, const accelab::Host& host,
                bool profile);
   ~GraphBackend() override;
@@ -83,6 +86,7 @@ class GraphBackend : public accelab::Backend {
   std::string name_;
   std::unique_ptr<Executor> ex_;
   BalancedSplit split_;  // one part per thread of ex_
+  SplitProfile split_profile_;  // decode_products' timings, with profile_
   const KernelTable* k_ = nullptr;
   const QuantKernels* kq_ = nullptr;
   std::array<QuantActivations, 3> qacts_;  // by QuantFormat
