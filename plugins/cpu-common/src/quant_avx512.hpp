@@ -127,15 +127,18 @@ struct ChunkBlocks {
   int64_t first;   // block of the chunk's first group
   __m512i lane;    // each group's block minus `first`
   __mmask16 mask;  // the blocks that exist, from `first` on
+  bool per_group;  // blocks of one group (32 weights): lane is the identity
 
   ChunkBlocks(const QuantMatrix& w, int64_t c) {
     const int32_t* gb = w.group_block_.data() + c * kChunkGroups;
     first = gb[0];
     lane = _mm512_sub_epi32(_mm512_loadu_si512(gb), _mm512_set1_epi32(gb[0]));
     mask = lane_mask(w.blocks_per_row_ - first);
+    per_group = w.groups_per_block_ == 1;
   }
   __m512 expand(const uint16_t* row) const {
-    return _mm512_permutexvar_ps(lane, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, row + first)));
+    const __m512 s = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, row + first));
+    return per_group ? s : _mm512_permutexvar_ps(lane, s);
   }
 };
 
