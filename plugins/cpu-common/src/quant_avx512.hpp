@@ -6,8 +6,8 @@
 // signed bytes: weights are stored biased to unsigned, so each chunk's 8 products chain into one
 // accumulator that starts at minus the bias times the activation group's code sum (the reason
 // activations carry sums). Then one convert, one multiply (weight scales — f16 of the blocks,
-// vpermps-expanded to groups — times activation scales) and one FMA per 16 groups; q4_asym adds
-// one FMA of mins × d_x · sum_x.
+// vpermps-expanded to groups for blocks of more than one group — times activation scales) and
+// one FMA per 16 groups; q4_asym adds one FMA of mins × d_x · sum_x.
 #pragma once
 
 #include "avx512_intrinsics.hpp"
