@@ -106,8 +106,10 @@ void register_quant_benchmarks() {
   for (Shape s : {Shape{2048, 5632}, Shape{5632, 2048}})
     register_per_quant_isa(std::string("quant_gemv/q4_asym/") + shape_name(s),
                            [s](benchmark::State& st, const QuantKernels& k) { product(st, k, QuantFormat::q4_asym, s, 1); });
-  register_per_quant_isa("quant_quantize/512x2048",
-                         [](benchmark::State& st, const QuantKernels& k) { quantize(st, k, 512, 2048); });
+  // A prefill's input, and a decode step's (the rows a product of each width quantizes first).
+  for (Shape s : {Shape{512, 2048}, Shape{1, 2048}, Shape{1, 5632}})
+    register_per_quant_isa(std::string("quant_quantize/") + shape_name(s),
+                           [s](benchmark::State& st, const QuantKernels& k) { quantize(st, k, s.out, s.in); });
 }
 
 }  // namespace accelab::cpu::bench
