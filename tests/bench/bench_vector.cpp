@@ -1,5 +1,5 @@
 // The vector kernels at TinyLlama's sizes: one attention head over the KV cache (dot, softmax,
-// axpy) and the 8 heads of one KV head at once (gemm, softmax, gemm_nn), rmsnorm, softmax, swiglu, rope, add, and read_sum's bandwidth from L2 to DRAM.
+// axpy) and the 8 heads of one KV head at once (key_scores, softmax, gemm_nn), rmsnorm, softmax, swiglu, rope, add, and read_sum's bandwidth from L2 to DRAM.
 #include <cmath>
 #include <vector>
 
@@ -33,8 +33,8 @@ void attention(benchmark::State& state, const KernelTable& k, int64_t positions)
 }
 
 // The 8 query heads that share one TinyLlama KV head, at once, as the backends' decode does it:
-// scores by one small GEMM against the cached keys ([position][64], the KV cache's layout), the
-// outputs by gemm_nn over the cached values. Items are head-positions, as above.
+// scores by key_scores against the cached keys (in tiles of kKeyTile positions, the KV cache's
+// layout), the outputs by gemm_nn over the cached values. Items are head-positions, as above.
 void attention_grouped(benchmark::State& state, const KernelTable& k, int64_t positions) {
   constexpr int64_t kHead = 64, kHeads = 8;
   const float* keys = scratch("kv/k", positions * kHead);
@@ -42,7 +42,7 @@ void attention_grouped(benchmark::State& state, const KernelTable& k, int64_t po
   const float* q = scratch("q8", kHeads * kHead);
   std::vector<float> scores(static_cast<size_t>(kHeads * positions)), out(kHeads * kHead);
   for (auto _ : state) {
-    k.gemm(WeightType::f32, keys, q, kHead, scores.data(), positions, kHeads, kHead, 0, positions);
+    k.key_scores(q, kHead, kHeads, keys, kHead, positions, scores.data(), positions, values, positions * kHead * 4);
     for (int64_t h = 0; h < kHeads; ++h) {
       float* s = scores.data() + h * positions;
       for (int64_t t = 0; t < positions; ++t) s[t] *= 0.125f;

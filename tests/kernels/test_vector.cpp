@@ -185,6 +185,40 @@ TEST_P(Vector, GemmNN) {
       }
 }
 
+TEST_P(Vector, KeyScores) {
+  const KernelTable& k = table(GetParam());
+  std::mt19937 rng(19);
+  for (int64_t rows : {1, 3, 8, 9, 17})
+    for (int64_t head_size : {1, 8, 48, 64})
+      for (int64_t positions : {1, 15, 16, 17, 100}) {
+        const int64_t tiles = (positions + kKeyTile - 1) / kKeyTile;
+        // Keys in tiles; the tile lanes past `positions` hold values that must not matter.
+        const Floats natural = random_floats(positions * head_size, rng);
+        Floats keys = random_floats(tiles * kKeyTile * head_size, rng);
+        for (int64_t t = 0; t < positions; ++t)
+          for (int64_t d = 0; d < head_size; ++d) keys[key_tile_offset(t, d, head_size)] = natural[t * head_size + d];
+        const int64_t ldq = head_size + 3, lds = positions + 2;
+        const Floats q = random_floats(rows * ldq, rng), next = random_floats(256, rng);
+        Floats s(rows * lds, 7.0f);
+        k.key_scores(q.data(), ldq, rows, keys.data(), head_size, positions, s.data(), lds, next.data(), 1024);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t t = 0; t < lds; ++t) {
+            const std::string at = "rows=" + std::to_string(rows) + " head_size=" + std::to_string(head_size) +
+                                   " positions=" + std::to_string(positions) + " at " + std::to_string(r) + "," + std::to_string(t);
+            if (t >= positions) {
+              ASSERT_EQ(s[r * lds + t], 7.0f) << at;
+              continue;
+            }
+            double want = 0, scale = 0;
+            for (int64_t d = 0; d < head_size; ++d) {
+              want += double(q[r * ldq + d]) * natural[t * head_size + d];
+              scale += std::fabs(double(q[r * ldq + d]) * natural[t * head_size + d]);
+            }
+            ASSERT_TRUE(close(s[r * lds + t], want, scale, 1e-5)) << at;
+          }
+      }
+}
+
 TEST_P(Vector, ReadSum) {
   const KernelTable& k = table(GetParam());
   std::mt19937 rng(17);

@@ -178,8 +178,9 @@ void GraphBackend::prepare(const accelab_graph& graph, const accelab_limits& lim
       rope_table_[static_cast<size_t>(p * cfg_.rope_dim + 2 * i)] = static_cast<float>(std::cos(angle));
       rope_table_[static_cast<size_t>(p * cfg_.rope_dim + 2 * i + 1)] = static_cast<float>(std::sin(angle));
     }
+  kv_positions_ = (limits.max_positions + kKeyTile - 1) / kKeyTile * kKeyTile;
   const size_t cache = static_cast<size_t>(cfg_.n_layers) * static_cast<size_t>(limits.max_sequences) *
-                       static_cast<size_t>(cfg_.n_kv_heads) * static_cast<size_t>(limits.max_positions) *
+                       static_cast<size_t>(cfg_.n_kv_heads) * static_cast<size_t>(kv_positions_) *
                        static_cast<size_t>(cfg_.head_size);
   key_cache_.assign(cache, 0.0f);
   value_cache_.assign(cache, 0.0f);
@@ -464,15 +465,10 @@ void GraphBackend::rope(const accelab_node& n, const accelab_batch& b) {
   });
 }
 
-float* GraphBackend::key_at(int32_t layer, int32_t seq, int32_t kv_head, int32_t pos) {
-  size_t i = ((static_cast<size_t>(layer) * static_cast<size_t>(limits_.max_sequences) + static_cast<size_t>(seq)) *
-                  static_cast<size_t>(cfg_.n_kv_heads) + static_cast<size_t>(kv_head)) *
-                 static_cast<size_t>(limits_.max_positions) + static_cast<size_t>(pos);
-  return key_cache_.data() + i * static_cast<size_t>(cfg_.head_size);
-}
-
-float* GraphBackend::value_at(int32_t layer, int32_t seq, int32_t kv_head, int32_t pos) {
-  return value_cache_.data() + (key_at(layer, seq, kv_head, pos) - key_cache_.data());
+size_t GraphBackend::kv_block(int32_t layer, int32_t seq, int32_t kv_head) const {
+  const size_t block = (static_cast<size_t>(layer) * static_cast<size_t>(limits_.max_sequences) + static_cast<size_t>(seq)) *
+                           static_cast<size_t>(cfg_.n_kv_heads) + static_cast<size_t>(kv_head);
+  return block * static_cast<size_t>(kv_positions_) * static_cast<size_t>(cfg_.head_size);
 }
 
 void GraphBackend::attention(const accelab_node& n, const accelab_batch& b) {
@@ -481,8 +477,12 @@ void GraphBackend::attention(const accelab_node& n, const accelab_batch& b) {
   // keeps each KV head's positions contiguous, so attention reads it sequentially.
   for (int64_t r = 0; r < b.n_rows; ++r)
     for (int32_t h = 0; h < cfg_.n_kv_heads; ++h) {
-      std::memcpy(key_at(n.layer, b.seq_ids[r], h, b.positions[r]), value_row(n.in[1], r) + h * hs, sizeof(float) * static_cast<size_t>(hs));
-      std::memcpy(value_at(n.layer, b.seq_ids[r], h, b.positions[r]), value_row(n.in[2], r) + h * hs, sizeof(float) * static_cast<size_t>(hs));
+      const size_t block = kv_block(n.layer, b.seq_ids[r], h);
+      const int64_t pos = b.positions[r];
+      const float* key = value_row(n.in[1], r) + h * hs;
+      float* keys = key_cache_.data() + block;
+      for (int32_t d = 0; d < hs; ++d) keys[key_tile_offset(pos, d, hs)] = key[d];
+      std::memcpy(value_cache_.data() + block + pos * hs, value_row(n.in[2], r) + h * hs, sizeof(float) * static_cast<size_t>(hs));
     }
   // Work items: (run of consecutive rows of one sequence) x (KV head).
   runs_.clear();  // capacity reserved in prepare: no allocation here
@@ -517,8 +517,8 @@ void GraphBackend::attend_group(int32_t layer, const accelab_node& n, const acce
   int64_t ctx = 0;
   for (int64_t r = row0; r < row0 + rows; ++r) ctx = std::max<int64_t>(ctx, b.positions[r] + 1);
   const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
-  const float* keys = key_at(layer, seq, kv_head, 0);
-  const float* vals = value_at(layer, seq, kv_head, 0);
+  const float* keys = key_cache_.data() + kv_block(layer, seq, kv_head);
+  const float* vals = value_cache_.data() + kv_block(layer, seq, kv_head);
   float* scores = scratch;                                      // [rows, ctx]
   float* vt = scratch + (scratch_per_worker_ - static_cast<size_t>(hs) * static_cast<size_t>(limits_.max_positions));  // [hs, ctx]
   const bool matrix_path = rows > 4;
@@ -530,10 +530,11 @@ void GraphBackend::attend_group(int32_t layer, const accelab_node& n, const acce
   if (rows == 1) {
     // One decode row: the kv_mul query heads that share this KV head are adjacent rows of head_size
     // in q and out, so they are the rows of two small matrix products that read each cached key
-    // and value once, instead of kv_mul dot products and axpys per position.
+    // and value once, instead of kv_mul dot products and axpys per position. The values, which
+    // the last weight stream pushed out of the caches, are prefetched while the scores are made.
     const float* q = value_row(n.in[0], row0) + static_cast<int64_t>(kv_head) * kv_mul * hs;
     float* out = value_row(n.out, row0) + static_cast<int64_t>(kv_head) * kv_mul * hs;
-    k_->gemm(WeightType::f32, keys, q, hs, scores, ctx, kv_mul, hs, 0, ctx);
+    k_->key_scores(q, hs, kv_mul, keys, hs, ctx, scores, ctx, vals, ctx * hs * static_cast<int64_t>(sizeof(float)));
     for (int32_t g = 0; g < kv_mul; ++g) {
       float* s = scores + g * ctx;
       for (int64_t t = 0; t < ctx; ++t) s[t] *= scale;
@@ -546,8 +547,8 @@ void GraphBackend::attend_group(int32_t layer, const accelab_node& n, const acce
     const int32_t h = kv_head * kv_mul + g;
     const float* q = value_row(n.in[0], row0) + h * hs;
     float* out = value_row(n.out, row0) + h * hs;
-    // scores = Q_h K^T: the cached keys are the "weights" of a matrix product.
-    k_->gemm(WeightType::f32, keys, q, ld_q, scores, ctx, rows, hs, 0, ctx);
+    // scores = Q_h K^T.
+    k_->key_scores(q, ld_q, rows, keys, hs, ctx, scores, ctx, nullptr, 0);
     for (int64_t r = 0; r < rows; ++r) {
       float* s = scores + r * ctx;
       const int64_t len = b.positions[row0 + r] + 1;

@@ -80,8 +80,9 @@ class GraphBackend : public accelab::Backend {
   template <class F>
   void for_rows(int64_t rows, int64_t work_per_row, F&& f);
 
-  float* key_at(int32_t layer, int32_t seq, int32_t kv_head, int32_t pos);
-  float* value_at(int32_t layer, int32_t seq, int32_t kv_head, int32_t pos);
+  // Where the cached keys (tiled: key_tile_offset) and values ([position][head_size]) of one KV
+  // head of one sequence in one layer start, in key_cache_ and value_cache_.
+  size_t kv_block(int32_t layer, int32_t seq, int32_t kv_head) const;
 
   std::string name_;
   std::unique_ptr<Executor> ex_;
@@ -104,7 +105,10 @@ class GraphBackend : public accelab::Backend {
   std::vector<std::vector<float>> values_;
   std::vector<int64_t> widths_;
   std::vector<float> rope_table_;               // [max_positions][rope_dim] cos, sin pairs
-  std::vector<float> key_cache_, value_cache_;  // [layer][seq][kv_head][pos][head_size]
+  // [layer][seq][kv_head] blocks of kv_positions_ positions (max_positions rounded up to whole
+  // key tiles): keys in tiles of kKeyTile positions, values [pos][head_size].
+  std::vector<float> key_cache_, value_cache_;
+  int64_t kv_positions_ = 0;
   std::vector<float> scratch_;                  // per worker: scores and transposed values
   size_t scratch_per_worker_ = 0;
   std::vector<float> gathered_;                 // rows wanting logits, packed

@@ -57,7 +57,7 @@ void gemv(WeightType type, const void* w, const float* x, float* y, int64_t in, 
 }
 
 constexpr KernelTable make_table(const char* isa) {
-  return KernelTable{isa, &gemv, &gemm, &dot, &axpy, &rmsnorm, &softmax, &rope, &swiglu, &add, &read_sum, &gemm_nn};
+  return KernelTable{isa, &gemv, &gemm, &dot, &axpy, &rmsnorm, &softmax, &rope, &swiglu, &add, &read_sum, &gemm_nn, &key_scores};
 }
 
 }  // namespace

@@ -52,7 +52,24 @@ struct KernelTable {
   /// weighted sum of cached values, for all the query heads that share them).
   void (*gemm_nn)(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy,
                   int64_t rows, int64_t inner, int64_t cols);
+  /// s[r * lds + t] = sum_d q[r * ldq + d] * key_t[d] for r < rows, t < positions: attention's
+  /// scores, the keys stored in tiles (key_tile_offset), each tile read once per 8 query rows
+  /// (fewer on AVX2 and generic). Also prefetches the `next_bytes` from `next` (may be null),
+  /// a cache line per head_size / 16 multiply-adds of the first rows' pass over the keys: the
+  /// values the caller reads next, which then arrive while the scores are computed.
+  void (*key_scores)(const float* q, int64_t ldq, int64_t rows, const float* keys, int64_t head_size,
+                     int64_t positions, float* s, int64_t lds, const float* next, int64_t next_bytes);
 };
+
+/// Positions per tile of a key cache that key_scores reads: a tile holds element d of its
+/// positions' keys side by side (one 64-byte line), so the scores of 16 positions are one vector
+/// of multiply-adds per element, with no horizontal sums.
+constexpr int64_t kKeyTile = 16;
+
+/// Where element d of key t lies in a tiled key cache of keys of `head_size` elements.
+constexpr int64_t key_tile_offset(int64_t t, int64_t d, int64_t head_size) {
+  return (t / kKeyTile) * head_size * kKeyTile + d * kKeyTile + t % kKeyTile;
+}
 
 /// The fastest table this CPU supports (decided once, on the first call; thread-safe).
 /// ACCELAB_CPU_ISA=generic|avx2|avx512 forces a lower one (never a higher one).
