@@ -2,7 +2,9 @@
 // fork-join pool (or inline), cpu-tbb in a oneTBB task arena of its own.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -43,6 +45,26 @@ class SerialExecutor final : public Executor {
   }
   [[nodiscard]] int worker_index() const override { return 0; }
 };
+
+/// A spin-wait hint: lets the core's other work run while a thread spins.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+/// Returns once done() is true. The threads of a decode product finish within microseconds of
+/// each other, so this spins for the first 50 us, and only then yields too: sched_yield is a
+/// system call, about a microsecond on this project's VMs, and the thread waited for may be
+/// descheduled.
+template <class Done>
+void spin_wait(Done done) {
+  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() < spin_until) cpu_relax();
+    else std::this_thread::yield();
+  }
+}
 
 /// Bounds of chunk `c` of `chunks` equal contiguous parts of [0, n).
 inline std::pair<int64_t, int64_t> chunk_bounds(int64_t n, int64_t chunks, int64_t c) {

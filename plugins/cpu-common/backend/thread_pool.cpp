@@ -6,13 +6,6 @@
 namespace accelab::cpu {
 namespace {
 thread_local int t_worker_index = 0;
-
-// A spin-wait hint: lets the core's other work run and saves power while spinning.
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 }
 
 ThreadPoolExecutor::ThreadPoolExecutor(int threads) : threads_(std::max(1, threads)) {
@@ -57,14 +50,7 @@ void ThreadPoolExecutor::parallel_chunks(int64_t n, int64_t chunks, RangeFn fn) 
   }
   wake_.notify_all();
   run_chunks(0);
-  // The workers of a decode product finish within microseconds of this thread: spin on them,
-  // and yield (a system call, about a microsecond on this project's VMs) only if one is late,
-  // descheduled perhaps.
-  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
-  while (pending_.load(std::memory_order_acquire) > 0) {
-    if (std::chrono::steady_clock::now() < spin_until) cpu_relax();
-    else std::this_thread::yield();
-  }
+  spin_wait([&] { return pending_.load(std::memory_order_acquire) == 0; });
 }
 
 void ThreadPoolExecutor::worker(int index) {
