@@ -156,6 +156,28 @@ TEST_P(Vector, Rope) {
   }
 }
 
+// y[r * ldy + j] for r < rows is the sum over t < inner of term(r, j, t) for j < cols (within
+// 1e-5 of the sum of the terms' magnitudes), and still the 7 it was filled with for
+// cols <= j < ldy: the kernel wrote its outputs and nothing past them.
+template <class Term>
+::testing::AssertionResult sums_of_products(const Floats& y, int64_t ldy, int64_t rows, int64_t cols, int64_t inner, Term term) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < ldy; ++j) {
+      const float got = y[r * ldy + j];
+      if (j >= cols) {
+        if (got != 7.0f) return ::testing::AssertionFailure() << "wrote " << got << " past the outputs at " << r << "," << j;
+        continue;
+      }
+      double want = 0, scale = 0;
+      for (int64_t t = 0; t < inner; ++t) {
+        want += term(r, j, t);
+        scale += std::fabs(term(r, j, t));
+      }
+      if (!close(got, want, scale, 1e-5)) return ::testing::AssertionFailure() << got << " instead of " << want << " at " << r << "," << j;
+    }
+  return ::testing::AssertionSuccess();
+}
+
 TEST_P(Vector, GemmNN) {
   const KernelTable& k = table(GetParam());
   std::mt19937 rng(18);
@@ -167,21 +189,9 @@ TEST_P(Vector, GemmNN) {
         const Floats x = random_floats(rows * ldx, rng), w = random_floats(inner * ldw, rng);
         Floats y(rows * ldy, 7.0f);
         k.gemm_nn(x.data(), ldx, w.data(), ldw, y.data(), ldy, rows, inner, cols);
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t j = 0; j < ldy; ++j) {
-            const std::string at = "rows=" + std::to_string(rows) + " inner=" + std::to_string(inner) +
-                                   " cols=" + std::to_string(cols) + " at " + std::to_string(r) + "," + std::to_string(j);
-            if (j >= cols) {
-              ASSERT_EQ(y[r * ldy + j], 7.0f) << at;
-              continue;
-            }
-            double want = 0, scale = 0;
-            for (int64_t t = 0; t < inner; ++t) {
-              want += double(x[r * ldx + t]) * w[t * ldw + j];
-              scale += std::fabs(double(x[r * ldx + t]) * w[t * ldw + j]);
-            }
-            ASSERT_TRUE(close(y[r * ldy + j], want, scale, 1e-5)) << at;
-          }
+        ASSERT_TRUE(sums_of_products(y, ldy, rows, cols, inner,
+                                     [&](int64_t r, int64_t j, int64_t t) { return double(x[r * ldx + t]) * w[t * ldw + j]; }))
+            << "rows=" << rows << " inner=" << inner << " cols=" << cols;
       }
 }
 
@@ -201,21 +211,9 @@ TEST_P(Vector, KeyScores) {
         const Floats q = random_floats(rows * ldq, rng), next = random_floats(256, rng);
         Floats s(rows * lds, 7.0f);
         k.key_scores(q.data(), ldq, rows, keys.data(), head_size, positions, s.data(), lds, next.data(), 1024);
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t t = 0; t < lds; ++t) {
-            const std::string at = "rows=" + std::to_string(rows) + " head_size=" + std::to_string(head_size) +
-                                   " positions=" + std::to_string(positions) + " at " + std::to_string(r) + "," + std::to_string(t);
-            if (t >= positions) {
-              ASSERT_EQ(s[r * lds + t], 7.0f) << at;
-              continue;
-            }
-            double want = 0, scale = 0;
-            for (int64_t d = 0; d < head_size; ++d) {
-              want += double(q[r * ldq + d]) * natural[t * head_size + d];
-              scale += std::fabs(double(q[r * ldq + d]) * natural[t * head_size + d]);
-            }
-            ASSERT_TRUE(close(s[r * lds + t], want, scale, 1e-5)) << at;
-          }
+        ASSERT_TRUE(sums_of_products(s, lds, rows, positions, head_size,
+                                     [&](int64_t r, int64_t t, int64_t d) { return double(q[r * ldq + d]) * natural[t * head_size + d]; }))
+            << "rows=" << rows << " head_size=" << head_size << " positions=" << positions;
       }
 }
 
