@@ -54,12 +54,12 @@ inline void cpu_relax() {
 }
 
 /// Returns once done() is true. The threads of a decode product finish within microseconds of
-/// each other, so this spins for the first 50 us, and only then yields too: sched_yield is a
+/// each other, so this spins for the first `spin`, and only then yields too: sched_yield is a
 /// system call, about a microsecond on this project's VMs, and the thread waited for may be
 /// descheduled.
 template <class Done>
-void spin_wait(Done done) {
-  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+void spin_wait(Done done, std::chrono::microseconds spin = std::chrono::microseconds(50)) {
+  const auto spin_until = std::chrono::steady_clock::now() + spin;
   while (!done()) {
     if (std::chrono::steady_clock::now() < spin_until) cpu_relax();
     else std::this_thread::yield();

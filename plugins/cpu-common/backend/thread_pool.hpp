@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -26,6 +27,9 @@ class ThreadPoolExecutor final : public Executor {
   void run_chunks(int index);
 
   int threads_;
+  // How long a worker spins for the next operation before it sleeps, and the caller for the
+  // workers before it yields: none when there are more threads than the machine runs at once.
+  std::chrono::microseconds worker_spin_{200}, join_spin_{50};
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
