@@ -517,8 +517,9 @@ void GraphBackend::attend_group(int32_t layer, const accelab_node& n, const acce
   int64_t ctx = 0;
   for (int64_t r = row0; r < row0 + rows; ++r) ctx = std::max<int64_t>(ctx, b.positions[r] + 1);
   const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
-  const float* keys = key_cache_.data() + kv_block(layer, seq, kv_head);
-  const float* vals = value_cache_.data() + kv_block(layer, seq, kv_head);
+  const size_t block = kv_block(layer, seq, kv_head);
+  const float* keys = key_cache_.data() + block;
+  const float* vals = value_cache_.data() + block;
   float* scores = scratch;                                      // [rows, ctx]
   float* vt = scratch + (scratch_per_worker_ - static_cast<size_t>(hs) * static_cast<size_t>(limits_.max_positions));  // [hs, ctx]
   const bool matrix_path = rows > 4;
