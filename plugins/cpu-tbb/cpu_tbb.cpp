@@ -46,10 +46,7 @@ class TbbExecutor final : public accelab::cpu::Executor {
     chunks = std::clamp<int64_t>(chunks, 1, n);
     // One loop at a time: a loop started from inside a chunk runs on the thread that asks.
     if (threads_ == 1 || chunks == 1 || t_in_loop) {
-      for (int64_t c = 0; c < chunks; ++c) {
-        auto [b, e] = accelab::cpu::chunk_bounds(n, chunks, c);
-        if (e > b) fn(b, e);
-      }
+      accelab::cpu::run_chunks_here(n, chunks, fn);
       return;
     }
     auto in_loop = [&fn](int64_t b, int64_t e) {

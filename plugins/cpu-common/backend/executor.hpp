@@ -71,4 +71,13 @@ inline std::pair<int64_t, int64_t> chunk_bounds(int64_t n, int64_t chunks, int64
   return {n * c / chunks, n * (c + 1) / chunks};
 }
 
+/// Calls fn on each of the `chunks` parts of [0, n) in turn on the calling thread (1 <= chunks
+/// <= n): a parallel_chunks that has no other thread to give them to.
+inline void run_chunks_here(int64_t n, int64_t chunks, const RangeFn& fn) {
+  for (int64_t c = 0; c < chunks; ++c) {
+    auto [b, e] = chunk_bounds(n, chunks, c);
+    fn(b, e);
+  }
+}
+
 }  // namespace accelab::cpu

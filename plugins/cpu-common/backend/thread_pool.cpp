@@ -40,10 +40,7 @@ void ThreadPoolExecutor::parallel_chunks(int64_t n, int64_t chunks, RangeFn fn) 
   if (n <= 0) return;
   chunks = std::clamp<int64_t>(chunks, 1, n);
   if (threads_ == 1 || chunks == 1) {
-    for (int64_t c = 0; c < chunks; ++c) {
-      auto [b, e] = chunk_bounds(n, chunks, c);
-      fn(b, e);
-    }
+    run_chunks_here(n, chunks, fn);
     return;
   }
   {
