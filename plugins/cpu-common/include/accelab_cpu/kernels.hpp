@@ -55,8 +55,8 @@ struct KernelTable {
   /// s[r * lds + t] = sum_d q[r * ldq + d] * key_t[d] for r < rows, t < positions: attention's
   /// scores, the keys stored in tiles (key_tile_offset), each tile read once per 8 query rows
   /// (fewer on AVX2 and generic). Also prefetches the `next_bytes` from `next` (may be null),
-  /// a cache line per head_size / 16 multiply-adds of the first rows' pass over the keys: the
-  /// values the caller reads next, which then arrive while the scores are computed.
+  /// one cache line per key element the first pass over the keys steps through: the values the
+  /// caller reads next, which then arrive while the scores are computed.
   void (*key_scores)(const float* q, int64_t ldq, int64_t rows, const float* keys, int64_t head_size,
                      int64_t positions, float* s, int64_t lds, const float* next, int64_t next_bytes);
 };
