@@ -84,6 +84,11 @@ void register_matrix_benchmarks() {
                          gemm(st, k, t, s, rows);
                        });
     }
+  // A 128-token prefill through the small models' products: stories260K's (64-wide rows, and
+  // FFN-down's 172) and stories15M's FFN (288): the shapes the quantized prefill is compared at.
+  for (Shape s : {Shape{172, 64}, Shape{64, 172}, Shape{768, 288}})
+    register_per_isa(std::string("gemm/f32/rows:128/") + shape_name(s),
+                     [s](benchmark::State& st, const KernelTable& k) { gemm(st, k, kTypes[0], s, 128); });
 }
 
 }  // namespace accelab::cpu::bench

@@ -102,12 +102,18 @@ void register_quant_benchmarks() {
                              [f, s, rows](benchmark::State& st, const QuantKernels& k) { product(st, k, f, s, rows); },
                              false);
     }
+    // The small models' products in a 128-token prefill (bench_matrix's gemm/f32/rows:128 at the
+    // same shapes).
+    for (Shape s : {Shape{172, 64}, Shape{64, 172}, Shape{768, 288}})
+      register_per_quant_isa(std::string("quant_gemm/") + format_name(f) + "/rows:128/" + shape_name(s),
+                             [f, s](benchmark::State& st, const QuantKernels& k) { product(st, k, f, s, 128); },
+                             false);
   }
   for (Shape s : {Shape{2048, 5632}, Shape{5632, 2048}})
     register_per_quant_isa(std::string("quant_gemv/q4_asym/") + shape_name(s),
                            [s](benchmark::State& st, const QuantKernels& k) { product(st, k, QuantFormat::q4_asym, s, 1); });
   // A prefill's input, and a decode step's (the rows a product of each width quantizes first).
-  for (Shape s : {Shape{512, 2048}, Shape{1, 2048}, Shape{1, 5632}})
+  for (Shape s : {Shape{512, 2048}, Shape{128, 64}, Shape{1, 2048}, Shape{1, 5632}})
     register_per_quant_isa(std::string("quant_quantize/") + shape_name(s),
                            [s](benchmark::State& st, const QuantKernels& k) { quantize(st, k, s.out, s.in); });
 }

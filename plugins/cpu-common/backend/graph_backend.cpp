@@ -15,6 +15,14 @@ namespace {
 // microseconds, which would dominate the small models' decode steps.
 constexpr int64_t kMinParallelWork = 1 << 15;
 
+// Quantized prefill products of matrices up to this size split their rows over the threads
+// (GraphBackend::matmul_row_slices): each core then reads the whole matrix, from its L2 (1 MiB
+// on Zen 5) after the first slice of rows. Every matrix of stories260K and stories15M (288 x 768
+// int8: 230 KB) qualifies, none of stories110M's.
+constexpr uint64_t kRowSliceMaxBytes = 256 << 10;
+// Row slices are whole passes of the kernels' 4 activation rows (quant_avx512.hpp in_row_passes).
+constexpr int64_t kSliceRows = 4;
+
 bool weight_type(const accelab_tensor& t, WeightType& out) {
   if (t.quant.scheme != ACCELAB_QUANT_SCHEME_NONE) return false;
   switch (t.dtype) {
@@ -194,8 +202,16 @@ void GraphBackend::prepare(const accelab_graph& graph, const accelab_limits& lim
   int64_t widest = 0;
   for (int32_t v = 0; v < graph.n_values; ++v) widest = std::max<int64_t>(widest, graph.values[v].width);
   for (QuantActivations& a : qacts_) a = QuantActivations{};
-  for (const Weight& w : weights_)
-    if (w.quantized) qacts_[static_cast<size_t>(w.q.format())].reserve(limits.max_rows, widest);
+  row_slices_.assign(static_cast<size_t>(ex_->threads()), RowSlice{});
+  const int64_t units = (limits.max_rows + kSliceRows - 1) / kSliceRows;
+  const int64_t slice_rows = (units + ex_->threads() - 1) / ex_->threads() * kSliceRows;
+  for (const Weight& w : weights_) {
+    if (!w.quantized) continue;
+    const auto f = static_cast<size_t>(w.q.format());
+    qacts_[f].reserve(limits.max_rows, widest);
+    if (splits_rows(w, limits.max_rows))
+      for (RowSlice& slice : row_slices_) slice.acts[f].reserve(slice_rows, widest);
+  }
   runs_.reserve(static_cast<size_t>(limits.max_rows));
 
   node_kind_.assign(static_cast<size_t>(graph.n_nodes), 0);
@@ -231,6 +247,7 @@ void GraphBackend::execute(const accelab_batch& b) {
     rows_ += static_cast<uint64_t>(b.n_rows);
   }
   qfrom_ = {};  // a new batch: new inputs in the same buffers
+  for (RowSlice& slice : row_slices_) slice.from = {};
   for (int32_t i = 0; i < graph_->n_nodes;) {
     const int32_t count = fusable_matmuls(i, b);
     auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
@@ -290,8 +307,38 @@ const QuantActivations& GraphBackend::quantized_input(const Weight& w, const flo
 void GraphBackend::forget_quantized_inputs(const accelab_node& n) {
   // Products write only their output; anything else may rewrite any value.
   const float* written = n.op == ACCELAB_OP_MATMUL ? value_row(n.out, 0) : nullptr;
-  for (QuantizedFrom& from : qfrom_)
-    if (written == nullptr || from.x == written) from = {};
+  auto forget = [&](std::array<QuantizedFrom, 3>& held) {
+    for (QuantizedFrom& from : held)
+      if (written == nullptr || from.x == written) from = {};
+  };
+  forget(qfrom_);
+  for (RowSlice& slice : row_slices_) forget(slice.from);
+}
+
+bool GraphBackend::splits_rows(const Weight& w, int64_t rows) const {
+  return w.quantized && ex_->threads() > 1 && rows >= kSliceRows * ex_->threads() &&
+         w.q.stream_bytes() <= kRowSliceMaxBytes;
+}
+
+void GraphBackend::matmul_row_slices(const Weight& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows) {
+  const auto f = static_cast<size_t>(w.q.format());
+  const int64_t slices = ex_->threads(), units = (rows + kSliceRows - 1) / kSliceRows;
+  auto body = [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      const auto [u0, u1] = chunk_bounds(units, slices, s);
+      const int64_t r0 = std::min(rows, u0 * kSliceRows), r1 = std::min(rows, u1 * kSliceRows);
+      if (r1 <= r0) continue;
+      RowSlice& slice = row_slices_[static_cast<size_t>(s)];
+      // Held per slice: a slice's rows are the same for every product of one input.
+      QuantizedFrom& from = slice.from[f];
+      if (from.x != x || from.ldx != ldx || from.rows != rows || from.cols != w.cols) {
+        kq_->quantize(w.q, x + r0 * ldx, ldx, r1 - r0, slice.acts[f]);
+        from = {x, ldx, rows, w.cols};
+      }
+      kq_->gemm(w.q, slice.acts[f], y + r0 * ldy, ldy, 0, w.rows);
+    }
+  };
+  ex_->parallel_chunks(slices, slices, body);
 }
 
 void GraphBackend::matmul_group(const accelab_node* nodes, int32_t count) {
@@ -429,14 +476,22 @@ void GraphBackend::matmul(const Weight& w, const float* x, int64_t ldx, float* y
     decode_products(ws, ys, 1, x);
     return;
   }
+  if (parallel && splits_rows(w, rows)) {
+    matmul_row_slices(w, x, ldx, y, ldy, rows);
+    return;
+  }
   if (w.quantized) {
     const QuantActivations& a = quantized_input(w, x, ldx, rows);
-    // Blocks of 64 outputs: whole register tiles for every variant's blocked kernel.
+    // Blocks of 64 outputs (whole register tiles for every variant's blocked kernel) where that
+    // gives each thread 4 or more; fewer outputs go in panels of 8, which the threads share
+    // evenly: in blocks of 64, a 64-output product of a few rows runs on one thread and a
+    // 172-output one splits 128 / 44.
+    const int64_t block = out >= 64 * 4 * threads ? 64 : QuantMatrix::kPanelRows;
     auto body = [&](int64_t c0, int64_t c1) {
-      const int64_t o0 = std::min(out, c0 * 64), o1 = std::min(out, c1 * 64);
+      const int64_t o0 = std::min(out, c0 * block), o1 = std::min(out, c1 * block);
       if (o1 > o0) kq_->gemm(w.q, a, y, ldy, o0, o1);
     };
-    const int64_t blocks = (out + 63) / 64;
+    const int64_t blocks = (out + block - 1) / block;
     if (parallel) ex_->parallel_chunks(blocks, std::min(blocks, threads), body);
     else body(0, blocks);
     return;

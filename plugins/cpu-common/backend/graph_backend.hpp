@@ -64,6 +64,13 @@ class GraphBackend : public accelab::Backend {
   void embedding(const accelab_node& n, const accelab_batch& b);
   void rmsnorm(const accelab_node& n, const accelab_batch& b);
   void matmul(const Weight& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows);
+  /// Whether a quantized product of `rows` rows splits its rows over the threads
+  /// (matmul_row_slices) instead of its outputs.
+  [[nodiscard]] bool splits_rows(const Weight& w, int64_t rows) const;
+  /// y = w x with each thread quantizing and multiplying its own slice of x's rows, against all
+  /// of w: for matrices small enough that every core keeps a copy in its L2 (stories260K's,
+  /// stories15M's), so the quantize runs in parallel and the threads never wait on each other.
+  void matmul_row_slices(const Weight& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows);
   static constexpr int32_t kMaxFused = 4;
   [[nodiscard]] int32_t fusable_matmuls(int32_t i, const accelab_batch& b) const;
   void matmul_group(const accelab_node* nodes, int32_t count);
@@ -96,6 +103,13 @@ class GraphBackend : public accelab::Backend {
     int64_t ldx = 0, rows = 0, cols = 0;
   };
   std::array<QuantizedFrom, 3> qfrom_;     // what each of qacts_ was quantized from
+  // matmul_row_slices' activations: per slice (one per thread), by QuantFormat, with what each
+  // holds a slice of (QuantizedFrom of the whole input, so forget_quantized_inputs finds it).
+  struct RowSlice {
+    std::array<QuantActivations, 3> acts;
+    std::array<QuantizedFrom, 3> from;
+  };
+  std::vector<RowSlice> row_slices_;
   MatmulObserver observer_;
   const accelab_graph* graph_ = nullptr;
   accelab_model_config cfg_{};

@@ -27,12 +27,12 @@ void quantize(const QuantMatrix& w, const float* x, int64_t ldx, int64_t rows,
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * ldx;
     int8_t* q = out.q_.data() + r * out.groups_ * kGroup;
-    for (int64_t g = 0; g < out.groups_; ++g) {
+    for (int64_t g = 0; g < real_groups(out.cols_); ++g) {
       const int64_t n = out.cols_ - g * kGroup;
       alignas(32) float buffer[kGroup] = {};
       const float* src = xr + g * kGroup;
       if (n < kGroup) {
-        if (n > 0) std::memcpy(buffer, src, static_cast<size_t>(n) * sizeof(float));
+        std::memcpy(buffer, src, static_cast<size_t>(n) * sizeof(float));
         src = buffer;
       }
       __m256 v[4];
@@ -57,6 +57,7 @@ void quantize(const QuantMatrix& w, const float* x, int64_t ldx, int64_t rows,
       out.d_[static_cast<size_t>(r * out.groups_ + g)] = d;
       out.sum_[static_cast<size_t>(r * out.groups_ + g)] = _mm_cvtsi128_si32(t);
     }
+    zero_padding_groups(out, r);
   }
   transpose_all_activations(out);
 }

@@ -33,13 +33,13 @@ void quantize_codes_avx512(const QuantMatrix& w, const float* x, int64_t ldx, in
     int8_t* q = out.q_.data() + r * out.groups_ * kGroup;
     float* d = out.d_.data() + r * out.groups_;
     int32_t* sum = out.sum_.data() + r * out.groups_;
-    for (int64_t g = 0; g < out.groups_; ++g) {
+    for (int64_t g = 0; g < real_groups(out.cols_); ++g) {
       const int64_t n = out.cols_ - g * kGroup;
       __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
       if (n >= kGroup) {
         v0 = _mm512_loadu_ps(xr + g * kGroup);
         v1 = _mm512_loadu_ps(xr + g * kGroup + 16);
-      } else if (n > 0) {
+      } else {  // the row's last group, in part
         v0 = _mm512_maskz_loadu_ps(lane_mask(n), xr + g * kGroup);
         v1 = _mm512_maskz_loadu_ps(lane_mask(n - 16), xr + g * kGroup + 16);
       }
@@ -52,6 +52,7 @@ void quantize_codes_avx512(const QuantMatrix& w, const float* x, int64_t ldx, in
       _mm_storeu_si128(reinterpret_cast<__m128i*>(q + g * kGroup + 16), _mm512_cvtsepi32_epi8(q1));
       sum[g] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
     }
+    zero_padding_groups(out, r);
   }
 }
 
@@ -307,6 +308,130 @@ void decode_pass(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
       [&](int64_t o) { decode_rows<F, R, 1>(w, a, xq, r0, y, ldy, o); });
 }
 
+// Rows that are one short chunk of 4 or 8 groups and nothing else (stories260K's 64- and
+// 172-wide rows): a 64-byte load at line j of a panel's short chunks holds line j of P = 64 /
+// kBytes consecutive rows (P = 4 or 2), so each vector multiplies P rows at once against the
+// activation groups repeated P times, where decode_rows would fill 4 or 8 of its 16 lanes. Lane
+// L of vector v then sums group L % (16 / P) of row P * v + L / (16 / P); the scales are applied
+// per lane and each row's lanes summed at the end.
+template <int kBytes>
+struct ShortRows {
+  static constexpr int kRowsPerVector = 64 / kBytes;                       // P
+  static constexpr int kVectors = QuantMatrix::kPanelRows / kRowsPerVector;  // per line of a panel
+  static constexpr int kLanes = 16 / kRowsPerVector;                       // a row's lanes
+  static_assert(kBytes == 16 || kBytes == 32);
+
+  // The first kLanes lanes at p, repeated across the vector.
+  static __m512i repeat(const void* p) {
+    if constexpr (kBytes == 16) return _mm512_broadcast_i32x4(_mm_loadu_si128(static_cast<const __m128i*>(p)));
+    else return _mm512_broadcast_i64x4(_mm256_loadu_si256(static_cast<const __m256i*>(p)));
+  }
+  static __m512 repeat_ps(const float* p) { return _mm512_castsi512_ps(repeat(p)); }
+
+  // Lanes [0, kLanes) of s[0] .. s[P - 1] side by side: the per-lane values of a vector's rows.
+  static __m512 side_by_side(const __m512 (&s)[kRowsPerVector]) {
+    if constexpr (kBytes == 32) {
+      return _mm512_shuffle_f32x4(s[0], s[1], _MM_SHUFFLE(1, 0, 1, 0));
+    } else {
+      const __m512 lo = _mm512_shuffle_f32x4(s[0], s[1], 0), hi = _mm512_shuffle_f32x4(s[2], s[3], 0);
+      return _mm512_shuffle_f32x4(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+    }
+  }
+
+  // Each row's sum of its kLanes lanes, for the kVectors vectors of a panel: 8 floats in order.
+  static __m256 row_sums(const __m512 (&f)[kVectors]) {
+    __m512 h[kVectors];
+#pragma GCC unroll 4
+    for (int v = 0; v < kVectors; ++v) {
+      h[v] = f[v];
+      if constexpr (kBytes == 32) h[v] = _mm512_add_ps(h[v], _mm512_shuffle_f32x4(h[v], h[v], _MM_SHUFFLE(2, 3, 0, 1)));
+      h[v] = _mm512_add_ps(h[v], _mm512_permute_ps(h[v], _MM_SHUFFLE(2, 3, 0, 1)));
+      h[v] = _mm512_add_ps(h[v], _mm512_permute_ps(h[v], _MM_SHUFFLE(1, 0, 3, 2)));
+    }
+    // A row's sum now fills its lanes; lane 0 of each row's lanes, in order.
+    if constexpr (kBytes == 16) {
+      const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
+      return _mm512_castps512_ps256(_mm512_permutex2var_ps(h[0], idx, h[1]));
+    } else {
+      const __m512i idx = _mm512_setr_epi32(0, 8, 16, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+      const __m512 lo = _mm512_permutex2var_ps(h[0], idx, h[1]), hi = _mm512_permutex2var_ps(h[2], idx, h[3]);
+      return _mm256_insertf128_ps(_mm512_castps512_ps256(lo), _mm512_castps512_ps128(hi), 1);
+    }
+  }
+};
+
+// y[r * ldy + o0 + m] for r < R, m < 8: the panel of rows o0 .. o0 + 8 (o0 a multiple of 8, all
+// of its rows in the matrix) with activation rows r0 .. of `a`; the rows are one short chunk of
+// kBytes lines (ShortRows).
+template <QuantFormat F, int R, int kBytes>
+void short_rows_panel(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
+                      float* y, int64_t ldy, int64_t o0) {
+  using S = ShortRows<kBytes>;
+  constexpr int P = S::kRowsPerVector, V = S::kVectors;
+  constexpr bool kAsym = F == QuantFormat::q4_asym;
+  const uint8_t* chunk = w.tail(o0);
+  __m512i isum[R][V];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    const __m512i bias = _mm512_mullo_epi32(S::repeat(a.sum_.data() + (r0 + r) * a.groups_), _mm512_set1_epi32(-weight_bias(F)));
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) isum[r][v] = bias;
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    const uint8_t* line = vector_line<F, kBytes>(chunk, i);  // of the panel's 8 rows
+    __m512i xv[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) xv[r] = S::repeat(xq + (r0 + r) * a.groups_ * kGroup + 64 * i);
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) {
+      const __m512i wv = line_vector<F>(line + 64 * v, i);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) isum[r][v] = _mm512_dpbusd_epi32(isum[r][v], wv, xv[r]);
+    }
+  }
+  const ChunkBlocks blocks(w, 0);
+  __m512 sw[V], mw[V];
+#pragma GCC unroll 4
+  for (int v = 0; v < V; ++v) {
+    __m512 s[P], m[P];
+#pragma GCC unroll 4
+    for (int p = 0; p < P; ++p) {
+      s[p] = blocks.expand(w.row_scales(o0 + P * v + p));
+      if constexpr (kAsym) m[p] = blocks.expand(w.row_mins(o0 + P * v + p));
+    }
+    sw[v] = S::side_by_side(s);
+    if constexpr (kAsym) mw[v] = S::side_by_side(m);
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    const int64_t at = (r0 + r) * a.groups_;
+    const __m512 dx = S::repeat_ps(a.d_.data() + at);
+    __m512 dsum = _mm512_setzero_ps();
+    if constexpr (kAsym) dsum = _mm512_mul_ps(dx, _mm512_cvtepi32_ps(S::repeat(a.sum_.data() + at)));
+    __m512 f[V];
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) {
+      f[v] = _mm512_mul_ps(_mm512_cvtepi32_ps(isum[r][v]), _mm512_mul_ps(sw[v], dx));
+      if constexpr (kAsym) f[v] = _mm512_fmadd_ps(mw[v], dsum, f[v]);
+    }
+    _mm256_storeu_ps(y + r * ldy + o0, S::row_sums(f));
+  }
+}
+
+// decode_pass for rows that are one short chunk of 16- or 32-byte lines: whole panels by
+// short_rows_panel, the rows before and after them one by one.
+template <QuantFormat F, int R, int kBytes>
+void short_rows_pass(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
+                     float* y, int64_t ldy, int64_t o_begin, int64_t o_end) {
+  const int64_t last_whole = w.rows_ / QuantMatrix::kPanelRows * QuantMatrix::kPanelRows;
+  const int64_t whole_end = std::min(o_end, last_whole);
+  row_groups<QuantMatrix::kPanelRows>(
+      o_begin, std::max(o_begin, whole_end), [&](int64_t o0) { short_rows_panel<F, R, kBytes>(w, a, xq, r0, y, ldy, o0); },
+      [&](int64_t o) { decode_rows<F, R, 1>(w, a, xq, r0, y, ldy, o); });
+  for (int64_t o = std::max(o_begin, whole_end); o < o_end; ++o) decode_rows<F, R, 1>(w, a, xq, r0, y, ldy, o);
+}
+
 // Weight bytes of the output block that every pass over the activation rows reads before the
 // next block: small enough to stay in L2 between passes (1 MiB on Zen 5, 2 MiB on the Xeon), so
 // a prefill reads each weight row from DRAM or L3 once instead of once per pass of 4 rows.
@@ -320,11 +445,16 @@ void decode_avx512(const QuantMatrix& w, const QuantActivations& a, float* y, in
   const int8_t* xq = a.qt_.data();
   const int64_t block = a.rows_ <= kPassRows ? o_end - o_begin
                                              : std::max<int64_t>(16, kPassBlockBytes / w.panel_bytes_ * QuantMatrix::kPanelRows);
+  const int64_t short_bytes = w.full_chunks_ == 0 ? w.tail_line_bytes_ : 0;
   with_format(w, [&](auto format) {
     for (int64_t b0 = o_begin; b0 < o_end; b0 += block) {
       const int64_t b1 = std::min(o_end, b0 + block);
       in_row_passes(a.rows_, [&](auto rows, int64_t r) {
-        decode_pass<format.value, rows.value>(w, a, xq, r, y + r * ldy, ldy, b0, b1);
+        constexpr QuantFormat F = format.value;
+        constexpr int R = rows.value;
+        if (short_bytes == 16) short_rows_pass<F, R, 16>(w, a, xq, r, y + r * ldy, ldy, b0, b1);
+        else if (short_bytes == 32) short_rows_pass<F, R, 32>(w, a, xq, r, y + r * ldy, ldy, b0, b1);
+        else decode_pass<F, R>(w, a, xq, r, y + r * ldy, ldy, b0, b1);
       });
     }
   });

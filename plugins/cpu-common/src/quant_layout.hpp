@@ -32,6 +32,7 @@
 // the stored weights exceed the codes by (weight_bias).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -93,13 +94,17 @@ inline int weight_code(const QuantMatrix& w, int64_t o, int64_t p) { return stor
 
 /// Activation codes of row r of `a` in the lane order of the weights: per chunk, 8 vectors of
 /// 64 bytes whose 32-bit lane L holds codes 4j..4j+3 (vector j) of group L. `out`: a.groups_ * 32.
+/// The padding groups (zero codes) are written as zeros without being read.
 inline void transpose_activations(const QuantActivations& a, int64_t r, int8_t* out) {
   const int8_t* in = a.q_.data() + r * a.groups_ * kGroup;
+  const int64_t real = real_groups(a.cols_);
   for (int64_t c = 0; c < a.groups_ / kChunkGroups; ++c) {
     const int8_t* src = in + c * kChunkCodes;
     int8_t* dst = out + c * kChunkCodes;
+    const int64_t groups = std::min(kChunkGroups, real - c * kChunkGroups);
+    if (groups < kChunkGroups) std::memset(dst, 0, kChunkCodes);
     for (int64_t j = 0; j < 8; ++j)
-      for (int64_t group = 0; group < kChunkGroups; ++group)
+      for (int64_t group = 0; group < groups; ++group)
         std::memcpy(dst + 64 * j + 4 * group, src + kGroup * group + 4 * j, 4);
   }
 }
@@ -173,6 +178,19 @@ void with_format(const QuantMatrix& w, Kernel kernel) {
     case QuantFormat::q4: return kernel(std::integral_constant<QuantFormat, QuantFormat::q4>{});
     case QuantFormat::q4_asym: return kernel(std::integral_constant<QuantFormat, QuantFormat::q4_asym>{});
   }
+}
+
+/// Zeroes the codes, scale and sum of the padding groups of row r of `out` (those past
+/// real_groups(cols_), up to groups_): the kernels read them beside the data. The SIMD quantize
+/// loops run over the groups that hold data and call this for the rest, which at stories260K's
+/// 64-wide rows are 14 of every 16.
+inline void zero_padding_groups(QuantActivations& out, int64_t r) {
+  const int64_t real = real_groups(out.cols_), pad = out.groups_ - real;
+  if (pad <= 0) return;
+  const int64_t at = r * out.groups_ + real;
+  std::memset(out.q_.data() + at * kGroup, 0, static_cast<size_t>(pad * kGroup));
+  std::memset(out.d_.data() + at, 0, static_cast<size_t>(pad) * sizeof(float));
+  std::memset(out.sum_.data() + at, 0, static_cast<size_t>(pad) * sizeof(int32_t));
 }
 
 /// Checks `out`'s reservation and sets its shape for `rows` rows quantized for `w`.
