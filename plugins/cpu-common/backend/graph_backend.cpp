@@ -297,9 +297,10 @@ uint64_t GraphBackend::weight_bytes_of(const accelab_node& n) const {
 const QuantActivations& GraphBackend::quantized_input(const Weight& w, const float* x, int64_t ldx, int64_t rows) {
   const auto f = static_cast<size_t>(w.q.format());
   QuantizedFrom& from = qfrom_[f];
-  if (from.x != x || from.ldx != ldx || from.rows != rows || from.cols != w.cols) {
+  const QuantizedFrom input{x, ldx, rows, w.cols};
+  if (from != input) {
     kq_->quantize(w.q, x, ldx, rows, qacts_[f]);
-    from = {x, ldx, rows, w.cols};
+    from = input;
   }
   return qacts_[f];
 }
@@ -323,6 +324,7 @@ bool GraphBackend::splits_rows(const Weight& w, int64_t rows) const {
 void GraphBackend::matmul_row_slices(const Weight& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows) {
   const auto f = static_cast<size_t>(w.q.format());
   const int64_t slices = ex_->threads(), units = (rows + kSliceRows - 1) / kSliceRows;
+  const QuantizedFrom input{x, ldx, rows, w.cols};
   auto body = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       const auto [u0, u1] = chunk_bounds(units, slices, s);
@@ -331,9 +333,9 @@ void GraphBackend::matmul_row_slices(const Weight& w, const float* x, int64_t ld
       RowSlice& slice = row_slices_[static_cast<size_t>(s)];
       // Held per slice: a slice's rows are the same for every product of one input.
       QuantizedFrom& from = slice.from[f];
-      if (from.x != x || from.ldx != ldx || from.rows != rows || from.cols != w.cols) {
+      if (from != input) {
         kq_->quantize(w.q, x + r0 * ldx, ldx, r1 - r0, slice.acts[f]);
-        from = {x, ldx, rows, w.cols};
+        from = input;
       }
       kq_->gemm(w.q, slice.acts[f], y + r0 * ldy, ldy, 0, w.rows);
     }

@@ -101,6 +101,7 @@ class GraphBackend : public accelab::Backend {
   struct QuantizedFrom {
     const float* x = nullptr;
     int64_t ldx = 0, rows = 0, cols = 0;
+    bool operator==(const QuantizedFrom&) const = default;
   };
   std::array<QuantizedFrom, 3> qfrom_;     // what each of qacts_ was quantized from
   // matmul_row_slices' activations: per slice (one per thread), by QuantFormat, with what each

@@ -424,12 +424,9 @@ void short_rows_panel(const QuantMatrix& w, const QuantActivations& a, const int
 template <QuantFormat F, int R, int kBytes>
 void short_rows_pass(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
                      float* y, int64_t ldy, int64_t o_begin, int64_t o_end) {
-  const int64_t last_whole = w.rows_ / QuantMatrix::kPanelRows * QuantMatrix::kPanelRows;
-  const int64_t whole_end = std::min(o_end, last_whole);
   row_groups<QuantMatrix::kPanelRows>(
-      o_begin, std::max(o_begin, whole_end), [&](int64_t o0) { short_rows_panel<F, R, kBytes>(w, a, xq, r0, y, ldy, o0); },
+      o_begin, o_end, [&](int64_t o0) { short_rows_panel<F, R, kBytes>(w, a, xq, r0, y, ldy, o0); },
       [&](int64_t o) { decode_rows<F, R, 1>(w, a, xq, r0, y, ldy, o); });
-  for (int64_t o = std::max(o_begin, whole_end); o < o_end; ++o) decode_rows<F, R, 1>(w, a, xq, r0, y, ldy, o);
 }
 
 // Weight bytes of the output block that every pass over the activation rows reads before the
