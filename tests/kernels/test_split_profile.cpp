@@ -38,8 +38,9 @@ TEST(SplitProfile, AveragesEachPartOfTheProductsTime) {
             std::string::npos)
       << s;
   // Before the fork (2 + 1) / 2; apart (4 + 0) / 2; joined (1 + 2) / 2.
-  EXPECT_NE(s.find("input prepared in 1.5 us before the fork; the threads finish 2.0 us apart and "
-                   "are joined 1.5 us after the last"),
+  EXPECT_NE(s.find("input prepared in 1.5 us before the fork; the threads finish 2.0 us apart "
+                   "(median 2.0 us; 100% of it in the 1% of products furthest apart) and are "
+                   "joined 1.5 us after the last"),
             std::string::npos)
       << s;
   // Thread 0: starts (1 + 1) / 2, busy (40 + 100) / 2, 5 MB in 140 us.
@@ -51,6 +52,24 @@ TEST(SplitProfile, AveragesEachPartOfTheProductsTime) {
                    "the products)"),
             std::string::npos)
       << s;
+}
+
+TEST(SplitProfile, GivesTheMedianSpreadBesideAMeanThatOneStallDominates) {
+  SplitProfile p(2);
+  // 200 products whose threads finish 1 us apart, then two where one thread stalled 899 us.
+  for (int i = 0; i < 202; ++i) {
+    const double t = 1000.0 * i, spread = i < 200 ? 1 : 899;
+    p.begin(at_us(t));
+    p.forked(at_us(t));
+    p.grain(0, at_us(t), at_us(t + 10), 1e4);
+    p.grain(1, at_us(t), at_us(t + 10 + spread), 1e4);
+    p.end(at_us(t + 10 + spread));
+  }
+  // Mean (200 + 2 * 899) / 202; the 2 largest (1% of 202) hold 1798 of the 1998 us.
+  EXPECT_NE(p.summary().find("the threads finish 9.9 us apart (median 1.0 us; 90% of it in the 1% "
+                             "of products furthest apart)"),
+            std::string::npos)
+      << p.summary();
 }
 
 TEST(SplitProfile, AThreadThatNeverRanSaysSo) {

@@ -45,6 +45,9 @@ class SplitProfile {
   };
   std::vector<Current> current_;
   std::vector<PerThread> threads_;
+  // Every product's spread of the threads' finishes: its mean alone hides that on a shared
+  // machine a few descheduled threads make most of it (the summary gives the median beside it).
+  std::vector<float> spreads_;
   Clock::time_point entered_{}, forked_{};
   uint64_t products_ = 0;
   double wall_ = 0, quantize_ = 0, spread_ = 0, join_ = 0, bytes_ = 0;
