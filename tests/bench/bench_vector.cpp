@@ -1,5 +1,6 @@
 // The vector kernels at TinyLlama's sizes: one attention head over the KV cache (dot, softmax,
-// axpy) and the 8 heads of one KV head at once (key_scores, softmax, gemm_nn), rmsnorm, softmax, swiglu, rope, add, and read_sum's bandwidth from L2 to DRAM.
+// axpy), the query heads of one KV head at once (key_scores, softmax, gemm_nn; 8 as in TinyLlama, 1
+// as in stories15M), rmsnorm, softmax, swiglu, rope, add, and read_sum's bandwidth from L2 to DRAM.
 #include <cmath>
 #include <vector>
 
@@ -32,28 +33,30 @@ void attention(benchmark::State& state, const KernelTable& k, int64_t positions)
   state.SetItemsProcessed(state.iterations() * positions);
 }
 
-// The 8 query heads that share one TinyLlama KV head, at once, as the backends' decode does it:
-// scores by key_scores against the cached keys (in tiles of kKeyTile positions, the KV cache's
-// layout), the outputs by gemm_nn over the cached values. Items are head-positions, as above.
-void attention_grouped(benchmark::State& state, const KernelTable& k, int64_t positions) {
-  constexpr int64_t kHead = 64, kHeads = 8;
-  const float* keys = scratch("kv/k", positions * kHead);
-  const float* values = scratch("kv/v", positions * kHead);
-  const float* q = scratch("q8", kHeads * kHead);
-  std::vector<float> scores(static_cast<size_t>(kHeads * positions)), out(kHeads * kHead);
+// The query heads that share one KV head, at once, as the backends' decode does it: scores by
+// key_scores against the cached keys (in tiles of kKeyTile positions, the KV cache's layout), the
+// outputs by gemm_nn over the cached values. Items are head-positions, as above. 8 heads of 64:
+// TinyLlama; one head of 48 or 64: stories15M and stories110M, whose every query head has its
+// own KV head.
+void attention_grouped(benchmark::State& state, const KernelTable& k, int64_t positions, int64_t heads,
+                       int64_t head) {
+  const float* keys = scratch("kv/k", positions * head);
+  const float* values = scratch("kv/v", positions * head);
+  const float* q = scratch("q8", heads * head);
+  std::vector<float> scores(static_cast<size_t>(heads * positions)), out(heads * head);
   for (auto _ : state) {
-    k.key_scores(q, kHead, kHeads, keys, kHead, positions, scores.data(), positions, values, positions * kHead * 4);
-    for (int64_t h = 0; h < kHeads; ++h) {
+    k.key_scores(q, head, heads, keys, head, positions, scores.data(), positions, values, positions * head * 4);
+    for (int64_t h = 0; h < heads; ++h) {
       float* s = scores.data() + h * positions;
       for (int64_t t = 0; t < positions; ++t) s[t] *= 0.125f;
       k.softmax(s, positions);
     }
-    k.gemm_nn(scores.data(), positions, values, kHead, out.data(), kHead, kHeads, positions, kHead);
+    k.gemm_nn(scores.data(), positions, values, head, out.data(), head, heads, positions, head);
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(state.iterations() * positions * kHead * 2 * 4);
-  state.SetItemsProcessed(state.iterations() * positions * kHeads);
+  state.SetBytesProcessed(state.iterations() * positions * head * 2 * 4);
+  state.SetItemsProcessed(state.iterations() * positions * heads);
 }
 
 template <typename Body>
@@ -79,8 +82,12 @@ void register_vector_benchmarks() {
     register_per_isa("attention/head64/T:" + std::to_string(t),
                      [t](benchmark::State& s, const KernelTable& k) { attention(s, k, t); });
     register_per_isa("attention/8heads64/T:" + std::to_string(t),
-                     [t](benchmark::State& s, const KernelTable& k) { attention_grouped(s, k, t); });
+                     [t](benchmark::State& s, const KernelTable& k) { attention_grouped(s, k, t, 8, 64); });
+    register_per_isa("attention/1head64/T:" + std::to_string(t),
+                     [t](benchmark::State& s, const KernelTable& k) { attention_grouped(s, k, t, 1, 64); });
   }
+  register_per_isa("attention/1head48/T:256",
+                   [](benchmark::State& s, const KernelTable& k) { attention_grouped(s, k, 256, 1, 48); });
 
   register_per_isa("rmsnorm/2048", [](benchmark::State& s, const KernelTable& k) {
     float* x = scratch("a/2048", 2048);

@@ -181,9 +181,11 @@ template <class Term>
 TEST_P(Vector, GemmNN) {
   const KernelTable& k = table(GetParam());
   std::mt19937 rng(18);
-  for (int64_t rows : {1, 3, 8, 9, 17})
-    for (int64_t inner : {1, 5, 64, 130})
-      for (int64_t cols : {1, 15, 16, 17, 64, 70}) {
+  // Every count of rows per pass, blocks of 1-4 column vectors with a partial last one, and
+  // loops over t with and without a remainder after their partial sums.
+  for (int64_t rows : {1, 2, 3, 4, 5, 8, 9, 17})
+    for (int64_t inner : {1, 3, 5, 64, 130})
+      for (int64_t cols : {1, 15, 16, 17, 48, 63, 64, 70}) {
         // Leading dimensions past the data: the kernel must use them and touch nothing else.
         const int64_t ldx = inner + 3, ldw = cols + 5, ldy = cols + 2;
         const Floats x = random_floats(rows * ldx, rng), w = random_floats(inner * ldw, rng);
@@ -198,9 +200,10 @@ TEST_P(Vector, GemmNN) {
 TEST_P(Vector, KeyScores) {
   const KernelTable& k = table(GetParam());
   std::mt19937 rng(19);
-  for (int64_t rows : {1, 3, 8, 9, 17})
+  // 300 positions: 19 tiles, several at a time for few rows, then fewer.
+  for (int64_t rows : {1, 2, 3, 8, 9, 17})
     for (int64_t head_size : {1, 8, 48, 64})
-      for (int64_t positions : {1, 15, 16, 17, 100}) {
+      for (int64_t positions : {1, 15, 16, 17, 100, 300}) {
         const int64_t tiles = (positions + kKeyTile - 1) / kKeyTile;
         // Keys in tiles; the tile lanes past `positions` hold values that must not matter.
         const Floats natural = random_floats(positions * head_size, rng);

@@ -147,77 +147,6 @@ float read_sum(const float* x, int64_t n) {
   return Simd::hsum(s[0]);
 }
 
-// Y = X W, few rows of X: per column block of one vector, 8 rows of X accumulate in registers
-// while W's rows stream by once. A last group of fewer than 8 rows repeats its last row (no
-// branch in the loop) and stores only the real ones.
-void gemm_nn(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy,
-             int64_t rows, int64_t inner, int64_t cols) {
-  constexpr int kRows = 8;
-  for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
-    const int nr = static_cast<int>(std::min<int64_t>(kRows, rows - r0));
-    const float* xr[kRows];
-    for (int r = 0; r < kRows; ++r) xr[r] = x + (r0 + std::min(r, nr - 1)) * ldx;
-    for (int64_t j = 0; j < cols; j += kW) {
-      const int m = cols - j >= kW ? static_cast<int>(kW) : tail(cols, j);
-      F acc[kRows];
-      for (F& a : acc) a = Simd::zero();
-      for (int64_t t = 0; t < inner; ++t) {
-        const float* wt = w + t * ldw + j;
-        const F v = m == kW ? Simd::load(wt) : Simd::load_part(wt, m);
-#pragma GCC unroll 8
-        for (int r = 0; r < kRows; ++r) acc[r] = Simd::fma(Simd::set1(xr[r][t]), v, acc[r]);
-      }
-      for (int r = 0; r < nr; ++r) {
-        float* yr = y + (r0 + r) * ldy + j;
-        if (m == kW) Simd::store(yr, acc[r]);
-        else Simd::store_part(yr, acc[r], m);
-      }
-    }
-  }
-}
-
-// Scores of R query rows against tiled keys: per tile, the R rows accumulate kKeyTile positions
-// in kV vectors each while the tile's elements stream by, one broadcast multiply-add per element
-// and vector, no horizontal sums. Prefetches as key_scores says when `next` is set.
-template <int R>
-void key_scores_rows(const float* q, int64_t ldq, const float* keys, int64_t head_size,
-                     int64_t positions, float* s, int64_t lds, const float* next, int64_t next_bytes) {
-  constexpr int kV = static_cast<int>(kKeyTile / kW);
-  const int64_t tiles = (positions + kKeyTile - 1) / kKeyTile, tile_floats = head_size * kKeyTile;
-  const char* ahead = reinterpret_cast<const char*>(next);
-  for (int64_t b = 0; b < tiles; ++b) {
-    const float* tile = keys + b * tile_floats;
-    F acc[R][kV];
-    for (auto& row : acc)
-      for (F& a : row) a = Simd::zero();
-    for (int64_t d = 0; d < head_size; ++d) {
-      if (next != nullptr) {  // this pass reads the keys from memory: ask for what comes next
-        if (b + 1 < tiles) __builtin_prefetch(tile + tile_floats + d * kKeyTile);
-        const int64_t line = (b * head_size + d) * 64;
-        if (line < next_bytes) __builtin_prefetch(ahead + line);
-      }
-      F kv[kV];
-#pragma GCC unroll 4
-      for (int v = 0; v < kV; ++v) kv[v] = Simd::load(tile + d * kKeyTile + v * kW);
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        const F a = Simd::set1(q[r * ldq + d]);
-#pragma GCC unroll 4
-        for (int v = 0; v < kV; ++v) acc[r][v] = Simd::fma(a, kv[v], acc[r][v]);
-      }
-    }
-    for (int v = 0; v < kV; ++v) {
-      const int64_t t = b * kKeyTile + v * kW;
-      if (t >= positions) break;
-      const int m = positions - t >= kW ? static_cast<int>(kW) : tail(positions, t);
-      for (int r = 0; r < R; ++r) {
-        if (m == kW) Simd::store(s + r * lds + t, acc[r][v]);
-        else Simd::store_part(s + r * lds + t, acc[r][v], m);
-      }
-    }
-  }
-}
-
 // fn(std::integral_constant<int, n>{}) for 1 <= n <= kMax.
 template <int kMax, class Fn>
 void with_row_count(int64_t n, Fn&& fn) {
@@ -225,6 +154,151 @@ void with_row_count(int64_t n, Fn&& fn) {
     if (n < kMax) return with_row_count<kMax - 1>(n, fn);
   }
   fn(std::integral_constant<int, kMax>{});
+}
+
+// Independent multiply-add chains a loop of R x C sums keeps in flight: enough for two FMA pipes
+// of 4 cycles' latency (8) where R x C falls short, by splitting the loop over t into U partial
+// sums, within the ISA's accumulator registers.
+template <int R, int C>
+constexpr int kChainSplit = [] {
+  int u = R * C >= 8 ? 1 : R * C >= 4 ? 2 : 4;
+  while (u > 1 && u * R * C > Simd::kAccRegs) u /= 2;
+  return u;
+}();
+
+// Columns [j, j + C * kW) of Y's rows x[0..R) (the last vector `m` lanes wide) accumulate while
+// W's rows stream by once, in U partial sums over t.
+template <int R, int C>
+[[gnu::always_inline]] inline void gemm_nn_block(const float* const (&x)[R], const float* w, int64_t ldw,
+                                                 float* y, int64_t ldy, int64_t inner, int64_t j, int m) {
+  constexpr int U = kChainSplit<R, C>;
+  F acc[U][R][C];
+  for (auto& part : acc)
+    for (auto& row : part)
+      for (F& a : row) a = Simd::zero();
+  auto step = [&](int u, int64_t t) {
+    const float* wt = w + t * ldw + j;
+    F v[C];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) v[c] = c + 1 < C || m == kW ? Simd::load(wt + c * kW) : Simd::load_part(wt + c * kW, m);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const F a = Simd::set1(x[r][t]);
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) acc[u][r][c] = Simd::fma(a, v[c], acc[u][r][c]);
+    }
+  };
+  int64_t t = 0;
+  for (; t + U <= inner; t += U)
+#pragma GCC unroll 4
+    for (int u = 0; u < U; ++u) step(u, t + u);
+  for (; t < inner; ++t) step(0, t);
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) {
+      F sum = acc[0][r][c];
+      for (int u = 1; u < U; ++u) sum = Simd::add(sum, acc[u][r][c]);
+      float* yr = y + r * ldy + j + c * kW;
+      if (c + 1 < C || m == kW) Simd::store(yr, sum);
+      else Simd::store_part(yr, sum, m);
+    }
+}
+
+// Y = X W, few rows of X, in even passes of up to 8 rows: per block of C column vectors (C = 4 /
+// R for R < 4 rows, else 2 or 1) the pass's rows accumulate in registers while W's rows stream
+// by once. A single row (one query head per KV head, as in stories15M) would otherwise be one
+// chain of multiply-adds per vector: the blocks of 4 vectors and the partial sums of
+// kChainSplit keep 8 in flight (bench_kernels attention/1head64).
+void gemm_nn(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy,
+             int64_t rows, int64_t inner, int64_t cols) {
+  constexpr int kRows = 8;
+  const int64_t passes = (rows + kRows - 1) / kRows;
+  for (int64_t p = 0, r0 = 0; p < passes; ++p) {
+    const int64_t n = (rows - r0) / (passes - p);
+    with_row_count<kRows>(n, [&](auto count) {
+      constexpr int R = decltype(count)::value;
+      constexpr int C = R <= 2 ? 4 : R <= 4 ? 2 : 1;
+      const float* xr[R];
+      for (int r = 0; r < R; ++r) xr[r] = x + (r0 + r) * ldx;
+      float* yr = y + r0 * ldy;
+      int64_t j = 0;
+      for (; j + C * kW < cols; j += C * kW) gemm_nn_block<R, C>(xr, w, ldw, yr, ldy, inner, j, kW);
+      // The last 1 .. C vectors, the last of them m lanes wide (m = kW when whole).
+      const int64_t left = (cols - j + kW - 1) / kW;
+      const int m = left > 0 ? tail(cols, j + (left - 1) * kW) : 0;
+      if (left == 1) gemm_nn_block<R, 1>(xr, w, ldw, yr, ldy, inner, j, m);
+      if constexpr (C >= 2) {
+        if (left == 2) gemm_nn_block<R, 2>(xr, w, ldw, yr, ldy, inner, j, m);
+      }
+      if constexpr (C >= 4) {
+        if (left == 3) gemm_nn_block<R, 3>(xr, w, ldw, yr, ldy, inner, j, m);
+        if (left == 4) gemm_nn_block<R, 4>(xr, w, ldw, yr, ldy, inner, j, m);
+      }
+    });
+    r0 += n;
+  }
+}
+
+// Scores of R query rows against the T tiles of keys from tile b on: the R rows accumulate
+// kKeyTile positions of each tile in kV vectors while the tiles' elements stream by, one
+// broadcast multiply-add per element and vector, no horizontal sums. Prefetches as key_scores
+// says when `next` is set.
+template <int R, int T>
+[[gnu::always_inline]] inline void key_tiles(const float* q, int64_t ldq, const float* keys, int64_t head_size,
+                                             int64_t positions, float* s, int64_t lds, int64_t b, int64_t tiles,
+                                             const char* next, int64_t next_bytes) {
+  constexpr int kV = static_cast<int>(kKeyTile / kW);
+  const int64_t tile_floats = head_size * kKeyTile;
+  const float* tile = keys + b * tile_floats;
+  F acc[T][R][kV];
+  for (auto& part : acc)
+    for (auto& row : part)
+      for (F& a : row) a = Simd::zero();
+  for (int64_t d = 0; d < head_size; ++d) {
+    if (next != nullptr) {  // this pass reads the keys from memory: ask for what comes next
+#pragma GCC unroll 8
+      for (int k = 0; k < T; ++k) {
+        if (b + T + k < tiles) __builtin_prefetch(tile + (T + k) * tile_floats + d * kKeyTile);
+        const int64_t line = ((b + k) * head_size + d) * 64;
+        if (line < next_bytes) __builtin_prefetch(next + line);
+      }
+    }
+    F kv[T][kV];
+#pragma GCC unroll 8
+    for (int k = 0; k < T; ++k)
+#pragma GCC unroll 4
+      for (int v = 0; v < kV; ++v) kv[k][v] = Simd::load(tile + k * tile_floats + d * kKeyTile + v * kW);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const F a = Simd::set1(q[r * ldq + d]);
+#pragma GCC unroll 8
+      for (int k = 0; k < T; ++k)
+#pragma GCC unroll 4
+        for (int v = 0; v < kV; ++v) acc[k][r][v] = Simd::fma(a, kv[k][v], acc[k][r][v]);
+    }
+  }
+  for (int k = 0; k < T; ++k)
+    for (int v = 0; v < kV; ++v) {
+      const int64_t t = (b + k) * kKeyTile + v * kW;
+      if (t >= positions) break;
+      const int m = positions - t >= kW ? static_cast<int>(kW) : tail(positions, t);
+      for (int r = 0; r < R; ++r) {
+        if (m == kW) Simd::store(s + r * lds + t, acc[k][r][v]);
+        else Simd::store_part(s + r * lds + t, acc[k][r][v], m);
+      }
+    }
+}
+
+// Tiles [b, tiles) for R query rows, T tiles at a time while T are left, then T / 2, ...: with
+// fewer sums per tile (R x kV) than the 8 chains two FMA pipes of 4 cycles' latency need, several
+// tiles share a pass. One query head per KV head (stories15M) was one chain of head_size
+// multiply-adds per tile.
+template <int R, int T = std::max(1, 8 / (R * static_cast<int>(kKeyTile / kW)))>
+void key_scores_rows(const float* q, int64_t ldq, const float* keys, int64_t head_size, int64_t positions,
+                     float* s, int64_t lds, int64_t b, const float* next, int64_t next_bytes) {
+  const int64_t tiles = (positions + kKeyTile - 1) / kKeyTile;
+  const char* ahead = reinterpret_cast<const char*>(next);
+  for (; b + T <= tiles; b += T) key_tiles<R, T>(q, ldq, keys, head_size, positions, s, lds, b, tiles, ahead, next_bytes);
+  if constexpr (T > 1) key_scores_rows<R, T / 2>(q, ldq, keys, head_size, positions, s, lds, b, next, next_bytes);
 }
 
 // In even passes of at most kR rows (8 query heads on AVX2: 4 + 4, not 6 + 2), the first of
@@ -240,7 +314,7 @@ void key_scores(const float* q, int64_t ldq, int64_t rows, const float* keys, in
   for (int64_t p = 0, r = 0; p < passes; ++p) {
     const int64_t n = (rows - r) / (passes - p);
     with_row_count<kR>(n, [&](auto count) {
-      key_scores_rows<decltype(count)::value>(q + r * ldq, ldq, keys, head_size, positions, s + r * lds, lds,
+      key_scores_rows<decltype(count)::value>(q + r * ldq, ldq, keys, head_size, positions, s + r * lds, lds, 0,
                                               p == 0 ? next : nullptr, next_bytes);
     });
     r += n;
