@@ -1,14 +1,17 @@
-// Decode and prefill steps from DRAM with several threads: the matrices of 8 TinyLlama layers
-// (fused q/k/v, o, fused gate/up, down) in f32, q8 and q4, each product split between the threads
+// Decode and prefill steps from DRAM with several threads: the matrices of TinyLlama layers
+// (fused q/k/v, o, fused gate/up, down; at least 1 GiB of weights per decode step in every
+// format, 8 layers per prefill step) in f32, q8 and q4, each product split between the threads
 // as GraphBackend splits it (a decode step by BalancedSplit in panels of 8 rows, a prefill in
 // blocks of 64 outputs), on the fork-join pool cpu-eigen uses. Bytes/s of weights
 // streamed (codes, scales and mins for the quantized ones; FLOP/s too for prefill): the end-to-end
 // rate without attention and norms, to compare the formats' efficiency side by side.
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "accelab_cpu/quant.hpp"
@@ -22,21 +25,31 @@ namespace {
 struct Shape {
   int64_t out, in;
 };
-constexpr int kLayers = 8;  // 1.4 GB of f32, 375 MB of q8, 200 MB of q4: beyond the LLC
 constexpr Shape kLayer[] = {{2560, 2048}, {2048, 2048}, {11264, 2048}, {2048, 5632}};
+constexpr int64_t kLayerWeights = 2560 * 2048 + 2048 * 2048 + 11264 * 2048 + 2048 * 5632;
 
-/// The products of a step: all four of each layer (which < 0), or as many copies of kLayer[which]
-/// as make 8 layers' worth of weights, so every set is far beyond the LLC.
-std::vector<Shape> step_shapes(int which) {
+/// Layers a decode step streams: at least 1 GiB of weights of `bits` per weight (scales
+/// included), as TinyLlama's int8 and int4 do, and at least 8. With 8 layers for every format
+/// (200 MB of q4, 375 MB of q8) a step was not safely beyond the caches: the Zen 5 machine's L3
+/// keeps part of a stream it cannot hold (a throwaway's plain stream of 100 MiB per thread read
+/// 15% faster than one of 290 MiB), though the q8 and q4 kernels measured alike with both sizes
+/// in one sitting.
+int decode_layers(double bits) {
+  return std::max(8, static_cast<int>(std::ceil(double(int64_t{1} << 30) * 8 / (bits * double(kLayerWeights)))));
+}
+/// Layers a prefill step multiplies: its products are compute-bound, and 8 keep a pass short.
+constexpr int kPrefillLayers = 8;
+
+/// The products of `layers` layers: all four of each (which < 0), or as many copies of
+/// kLayer[which] as make that many layers' worth of weights.
+std::vector<Shape> step_shapes(int which, int layers) {
   std::vector<Shape> shapes;
-  int64_t layer_weights = 0;
-  for (Shape s : kLayer) layer_weights += s.out * s.in;
-  for (int l = 0; l < kLayers; ++l)
+  for (int l = 0; l < layers; ++l)
     for (Shape s : kLayer)
       if (which < 0) shapes.push_back(s);
   if (which >= 0) {
     const Shape s = kLayer[which];
-    shapes.assign(static_cast<size_t>(kLayers * layer_weights / (s.out * s.in)), s);
+    shapes.assign(static_cast<size_t>(layers * kLayerWeights / (s.out * s.in)), s);
   }
   return shapes;
 }
@@ -47,9 +60,12 @@ struct QuantLayers {
   std::vector<QuantMatrix> matrices;  // each owns its repacked rows
 };
 
-const QuantLayers& quant_layers(QuantFormat f, int which) {
-  static std::map<std::pair<int, int>, std::unique_ptr<QuantLayers>> cache;
-  auto& q = cache[{static_cast<int>(f), which}];
+// Cached while the benchmarks of one `which` run (gigabytes each): a different `which` drops
+// the others.
+const QuantLayers& quant_layers(QuantFormat f, int which, int layers) {
+  static std::map<std::tuple<int, int, int>, std::unique_ptr<QuantLayers>> cache;
+  std::erase_if(cache, [&](const auto& entry) { return std::get<1>(entry.first) != which; });
+  auto& q = cache[{static_cast<int>(f), which, layers}];
   if (q) return *q;
   q = std::make_unique<QuantLayers>();
   std::mt19937 rng(5);
@@ -57,7 +73,7 @@ const QuantLayers& quant_layers(QuantFormat f, int which) {
   for (uint8_t& b : pattern) b = static_cast<uint8_t>(rng() % 256);
   if (f == QuantFormat::q8)
     for (uint8_t& b : pattern) b = b == 128 ? 0 : b;  // int8 codes in [-127, 127]
-  for (Shape s : step_shapes(which)) {
+  for (Shape s : step_shapes(which, layers)) {
     std::vector<uint8_t> codes(static_cast<size_t>(s.out * (f == QuantFormat::q8 ? s.in : s.in / 2)));
     for (size_t at = 0; at < codes.size(); at += pattern.size())
       std::memcpy(codes.data() + at, pattern.data(), std::min(pattern.size(), codes.size() - at));
@@ -69,7 +85,8 @@ const QuantLayers& quant_layers(QuantFormat f, int which) {
 
 // `rows` activation rows per product: 1 is a decode step, more a prefill (FLOP/s reported too).
 void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, int64_t rows) {
-  const QuantLayers& layers = quant_layers(f, which);
+  const double bits = f == QuantFormat::q8 ? 8.5 : 4.5;
+  const QuantLayers& layers = quant_layers(f, which, rows == 1 ? decode_layers(bits) : kPrefillLayers);
   const QuantKernels& k = best_quant_kernels();
   const float* x = shared_buffer("x/" + std::to_string(rows * 5632), static_cast<size_t>(rows * 5632) * 4).floats();
   std::vector<float> y(static_cast<size_t>(rows * 11264));
@@ -113,7 +130,7 @@ void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, 
 // probe's loop), split and joined per matrix as in a decode step: what the step's
 // structure allows a kernel with no arithmetic to stream.
 void f32_step(benchmark::State& state, int which, int threads, bool read) {
-  const std::vector<Shape> shapes = step_shapes(which);
+  const std::vector<Shape> shapes = step_shapes(which, decode_layers(32));
   std::vector<const float*> ws;
   uint64_t bytes = 0;
   for (size_t m = 0; m < shapes.size(); ++m) {
