@@ -26,7 +26,11 @@ struct Shape {
   int64_t out, in;
 };
 constexpr Shape kLayer[] = {{2560, 2048}, {2048, 2048}, {11264, 2048}, {2048, 5632}};
-constexpr int64_t kLayerWeights = 2560 * 2048 + 2048 * 2048 + 11264 * 2048 + 2048 * 5632;
+constexpr int64_t kLayerWeights = [] {
+  int64_t n = 0;
+  for (Shape s : kLayer) n += s.out * s.in;
+  return n;
+}();
 
 /// Layers a decode step streams: at least 1 GiB of weights of `bits` per weight (scales
 /// included), as TinyLlama's int8 and int4 do, and at least 8. With 8 layers for every format
