@@ -91,6 +91,25 @@ __m512i line_vector(const uint8_t* line, int i) {
   }
 }
 
+// Vector i of a chunk from the loaded line that holds it (line_vector without the load).
+template <QuantFormat F>
+__m512i nibble_vector(__m512i v, int i) {
+  if constexpr (F == QuantFormat::q8) return v;
+  else return _mm512_and_si512(i % 2 ? _mm512_srli_epi16(v, 4) : v, _mm512_set1_epi8(0x0F));
+}
+
+// The 48-byte lines of 4 consecutive rows at p (192 bytes, p 64-byte aligned) as 4 vectors,
+// from 3 aligned loads: lanes 0..11 each row's line, lanes 12..15 the next row's bytes (which
+// meet zero activation groups, as in load_line<48, false>). Three of four 64-byte loads at the
+// lines themselves would cross a cache line, which Zen 5 pays twice for.
+[[gnu::always_inline]] inline void lines48(const uint8_t* p, __m512i (&v)[4]) {
+  const __m512i a = _mm512_load_si512(p), b = _mm512_load_si512(p + 64), c = _mm512_load_si512(p + 128);
+  v[0] = a;
+  v[1] = _mm512_alignr_epi32(b, a, 12);
+  v[2] = _mm512_alignr_epi32(c, b, 8);
+  v[3] = _mm512_alignr_epi32(c, c, 4);
+}
+
 // The line of a chunk (line 0 at p) that holds vector i.
 template <QuantFormat F, int kBytes = 64>
 const uint8_t* vector_line(const uint8_t* p, int i) {
@@ -182,11 +201,25 @@ template <QuantFormat F, int R, int G, int kBytes>
     __m512i xv[R];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) xv[r] = _mm512_loadu_si512(x[r] + 64 * i);
-#pragma GCC unroll 8
-    for (int g = 0; g < G; ++g) {
-      const __m512i wv = line_vector<F, kBytes, false>(line + kStep * g, i);
+    if constexpr (kBytes == 48 && G % 4 == 0) {
+#pragma GCC unroll 2
+      for (int g4 = 0; g4 < G; g4 += 4) {
+        __m512i wv[4];
+        lines48(line + kStep * g4, wv);
 #pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) isum[r][g] = _mm512_dpbusd_epi32(isum[r][g], wv, xv[r]);
+        for (int g = 0; g < 4; ++g) {
+          const __m512i v = nibble_vector<F>(wv[g], i);
+#pragma GCC unroll 4
+          for (int r = 0; r < R; ++r) isum[r][g4 + g] = _mm512_dpbusd_epi32(isum[r][g4 + g], v, xv[r]);
+        }
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int g = 0; g < G; ++g) {
+        const __m512i wv = line_vector<F, kBytes, false>(line + kStep * g, i);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) isum[r][g] = _mm512_dpbusd_epi32(isum[r][g], wv, xv[r]);
+      }
     }
     // Keeps each line's prefetches beside its loads: unrolled without it, GCC hoisted the
     // chunk's prefetches into one burst at its start, which streamed 15-25% slower on Zen 5.

@@ -62,7 +62,10 @@ std::shared_ptr<uint8_t> zeroed_rows(size_t bytes) {
     return {static_cast<uint8_t*>(p), [mapped](uint8_t* q) { munmap(q, mapped); }};
   }
 #endif
-  return {new uint8_t[bytes](), std::default_delete<uint8_t[]>()};
+  // Cache-line aligned like the mapping: with new[]'s 16 bytes every 64-byte line of a small
+  // matrix straddled two cache lines.
+  constexpr std::align_val_t kLine{64};
+  return {new (kLine) uint8_t[bytes](), [](uint8_t* q) { operator delete[](q, kLine); }};
 }
 
 // Every row in the kernel layout (quant_layout.hpp): scale records and line-interleaved codes of

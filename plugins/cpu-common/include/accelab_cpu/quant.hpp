@@ -73,7 +73,7 @@ class QuantMatrix {
   /// tail_line_stride() * j + tail_line_bytes_ * m from tail(o) of row 0 (src/quant_layout.hpp).
   static constexpr int64_t kPanelRows = 8;
   static constexpr int64_t kLineStride = 64 * kPanelRows;  ///< from one line of a row to the next
-  const void* codes_ = nullptr;
+  const void* codes_ = nullptr;        ///< the repacked rows (owned_), 64-byte aligned
   int64_t groups_ = 0;                 ///< groups of 32 codes per row (last one zero-padded)
   int64_t full_chunks_ = 0;            ///< whole chunks of 16 groups per row (the last one zero-padded)
   int64_t tail_groups_ = 0;            ///< groups in the short chunk that ends the row (0: none)
