@@ -79,23 +79,18 @@ __m512i load_line(const uint8_t* line) {
   if constexpr (kBytes == 16) return _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(line)));
 }
 
-// Vector i (0..7) of a chunk as unsigned codes, lane L = group L, from the line that holds it
-// (q8: line i; 4-bit: the low (i even) or high nibbles of line i / 2).
-template <QuantFormat F, int kBytes = 64, bool kExact = true>
-__m512i line_vector(const uint8_t* line, int i) {
-  const __m512i v = load_line<kBytes, kExact>(line);
-  if constexpr (F == QuantFormat::q8) {
-    return v;
-  } else {
-    return _mm512_and_si512(i % 2 ? _mm512_srli_epi16(v, 4) : v, _mm512_set1_epi8(0x0F));
-  }
-}
-
-// Vector i of a chunk from the loaded line that holds it (line_vector without the load).
+// Vector i (0..7) of a chunk as unsigned codes, lane L = group L, from the loaded line v that
+// holds it (q8: line i; 4-bit: the low (i even) or high nibbles of line i / 2).
 template <QuantFormat F>
 __m512i nibble_vector(__m512i v, int i) {
   if constexpr (F == QuantFormat::q8) return v;
   else return _mm512_and_si512(i % 2 ? _mm512_srli_epi16(v, 4) : v, _mm512_set1_epi8(0x0F));
+}
+
+// nibble_vector of the line at `line`.
+template <QuantFormat F, int kBytes = 64, bool kExact = true>
+__m512i line_vector(const uint8_t* line, int i) {
+  return nibble_vector<F>(load_line<kBytes, kExact>(line), i);
 }
 
 // The 48-byte lines of 4 consecutive rows at p (192 bytes, p 64-byte aligned) as 4 vectors,
