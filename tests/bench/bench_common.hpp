@@ -10,15 +10,13 @@
 #include <memory>
 #include <string>
 
+#include "accelab_cpu/huge_pages.hpp"
 #include "accelab_cpu/kernels.hpp"
 
 namespace accelab::cpu::bench {
 
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
-
-/// 64-byte aligned bytes holding small random values, each 4-byte word valid at once as an f32,
+/// 64-byte aligned bytes (in huge pages from 2 MiB on, as the weights that accelab loads are:
+/// accelab_cpu/huge_pages.hpp) holding small random values, each 4-byte word valid at once as an f32,
 /// as two f16 and as two bf16 (none zero, subnormal, inf or NaN), so no kernel meets a slow path.
 class Buffer {
  public:
@@ -29,7 +27,7 @@ class Buffer {
 
  private:
   size_t bytes_;
-  std::unique_ptr<unsigned char, FreeDeleter> data_;
+  StreamBuffer data_;
 };
 
 /// The buffer named `key` of `bytes` bytes, created on first use and kept for the whole run (the

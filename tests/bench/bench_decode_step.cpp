@@ -88,10 +88,14 @@ const QuantLayers& quant_layers(QuantFormat f, int which, int layers) {
 }
 
 // `rows` activation rows per product: 1 is a decode step, more a prefill (FLOP/s reported too).
-void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, int64_t rows) {
+// `read` (decode only): each range's panels summed with read_sum instead of multiplied, the step's
+// bytes, split and joins as the kernel has them with no arithmetic: what the step's structure
+// allows the kernel (decode_step/q8read).
+void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, int64_t rows, bool read = false) {
   const double bits = f == QuantFormat::q8 ? 8.5 : 4.5;
   const QuantLayers& layers = quant_layers(f, which, rows == 1 ? decode_layers(bits) : kPrefillLayers);
   const QuantKernels& k = best_quant_kernels();
+  const KernelTable& read_kernels = best_kernels();
   const float* x = shared_buffer("x/" + std::to_string(rows * 5632), static_cast<size_t>(rows * 5632) * 4).floats();
   std::vector<float> y(static_cast<size_t>(rows * 11264));
   QuantActivations a;
@@ -112,7 +116,15 @@ void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, 
       const int64_t unit = rows == 1 ? QuantMatrix::kPanelRows : 64;
       auto body = [&](int64_t c0, int64_t c1) {
         const int64_t o0 = std::min(w.rows(), c0 * unit), o1 = std::min(w.rows(), c1 * unit);
-        if (o1 > o0) k.gemm(w, a, y.data(), w.rows(), o0, o1);
+        if (o1 <= o0) return;
+        if (read) {
+          // Whole panels of codes read as floats: the random codes summed as fast as codes that
+          // are all valid floats (a trial on the Zen 5; the sum itself means nothing).
+          const auto* p = static_cast<const float*>(w.codes_) + w.panel_offset(o0) / 4;
+          y[static_cast<size_t>(o0)] = read_kernels.read_sum(p, (w.panel_offset(o1 - 1) + w.panel_bytes_ - w.panel_offset(o0)) / 4);
+        } else {
+          k.gemm(w, a, y.data(), w.rows(), o0, o1);
+        }
       };
       const int64_t units = (w.rows() + unit - 1) / unit;
       if (rows == 1)
@@ -188,6 +200,9 @@ void register_decode_step_benchmarks() {
           ->UseRealTime();
       benchmark::RegisterBenchmark(("decode_step/q8" + suffix).c_str(),
                                    [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q8, which, threads, 1); })
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("decode_step/q8read" + suffix).c_str(),
+                                   [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q8, which, threads, 1, true); })
           ->UseRealTime();
       benchmark::RegisterBenchmark(("decode_step/q4" + suffix).c_str(),
                                    [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q4, which, threads, 1); })

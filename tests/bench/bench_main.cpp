@@ -10,7 +10,7 @@ namespace accelab::cpu::bench {
 
 Buffer::Buffer(size_t bytes)
     : bytes_(bytes),
-      data_(static_cast<unsigned char*>(std::aligned_alloc(64, (bytes + 63) & ~size_t{63}))) {
+      data_(stream_buffer(bytes)) {
   // A 64 KiB random pattern, repeated: filling a gigabyte must not take longer than measuring it.
   constexpr size_t kWords = 16384;
   std::vector<uint32_t> pattern(kWords);

@@ -92,8 +92,10 @@ void quantize(benchmark::State& state, const QuantKernels& k, int64_t rows, int6
 void register_quant_benchmarks() {
   for (QuantFormat f : {QuantFormat::q8, QuantFormat::q4}) {
     // TinyLlama's, then stories15M's FFN (rows of 288 codes, 9 groups: all in the short last
-    // chunk) and stories110M's (768 codes: a whole chunk and a short one of 8 groups).
-    for (Shape s : {Shape{2048, 5632}, Shape{5632, 2048}, Shape{768, 288}, Shape{2048, 768}})
+    // chunk) and stories110M's (768 codes: a whole chunk and a short one of 8 groups); last,
+    // TinyLlama-wide rows that fit the L2 (0.3 MB of q4, 0.55 MB of q8): the arithmetic's rate,
+    // the most a thread's stream from DRAM could reach.
+    for (Shape s : {Shape{2048, 5632}, Shape{5632, 2048}, Shape{768, 288}, Shape{2048, 768}, Shape{256, 2048}})
       register_per_quant_isa(std::string("quant_gemv/") + format_name(f) + "/" + shape_name(s),
                              [f, s](benchmark::State& st, const QuantKernels& k) { product(st, k, f, s, 1); });
     for (int64_t rows : {128, 512}) {

@@ -78,6 +78,11 @@ TEST(EnvironmentJson, HasEveryDocumentedKeyWithItsType) {
     EXPECT_TRUE(env.at("os").at(key).is_string()) << key;
   }
   EXPECT_EQ(env.at("os").at("system"), "Linux");
+  // The mode in brackets in /sys/kernel/mm/transparent_hugepage/enabled, or null without it.
+  const auto& thp = env.at("os").at("transparent_hugepages");
+  if (!thp.is_null()) {
+    EXPECT_TRUE(thp == "always" || thp == "madvise" || thp == "never") << thp;
+  }
 
   for (const char* key : {"id", "version", "flags"}) {
     EXPECT_TRUE(env.at("compiler").at(key).is_string()) << key;

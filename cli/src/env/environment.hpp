@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,8 @@ CpuInfo read_cpu_info();
 
 /// The environment block as JSON (nulls where something is unavailable; never throws):
 /// {"cpu": {"model", "flags": [...], "logical_cores", "physical_cores", "caches"},
-///  "memory_bytes" (MemTotal), "os": {"kernel", "system", "machine", "hostname"},
+///  "memory_bytes" (MemTotal), "os": {"kernel", "system", "machine", "hostname",
+///  "transparent_hugepages" (transparent_hugepage_mode)},
 ///  "compiler": {"id", "version", "flags"}, "build_type", "git": {"commit", "dirty"},
 ///  "libraries": {"boost", "fmt", "nlohmann_json", and "tomlplusplus" / "eigen" / "tbb" when
 ///  their headers were available at build time}, "accelab_version",
@@ -32,5 +34,9 @@ CpuInfo read_cpu_info();
 /// The git fields are read at runtime from ACCELAB_SOURCE_DIR, so they describe the checkout
 /// the binary was built from only while that checkout is unchanged.
 nlohmann::json environment_json();
+
+/// The transparent huge page mode the kernel runs ("always", "madvise", "never": the bracketed
+/// word of /sys/kernel/mm/transparent_hugepage/enabled), or nullopt where it has none.
+std::optional<std::string> transparent_hugepage_mode();
 
 }  // namespace accelab

@@ -1,5 +1,6 @@
 #include "env/probes.hpp"
 
+#include <accelab_cpu/huge_pages.hpp>
 #include <accelab_cpu/kernels.hpp>
 #include <fmt/format.h>
 
@@ -7,6 +8,7 @@
 #include <barrier>
 #include <chrono>
 #include <cmath>
+#include <concepts>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -26,16 +28,17 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-struct FreeDeleter {
-  void operator()(float* p) const noexcept { std::free(p); }
+/// Floats for a probe in huge pages from 2 MiB on, as the quantized weights and the loaded model
+/// files are (accelab_cpu/huge_pages.hpp): with 4 KiB pages the probe would read slower than the
+/// kernels could stream. Zeroed.
+struct AlignedFloats {
+  accelab::cpu::StreamBuffer bytes;
+  float* get() const { return reinterpret_cast<float*>(bytes.get()); }
+  float& operator[](std::integral auto i) const { return get()[i]; }
 };
-using AlignedFloats = std::unique_ptr<float[], FreeDeleter>;
 
 AlignedFloats alloc_floats(uint64_t count) {
-  const uint64_t bytes = (count * sizeof(float) + 63) / 64 * 64;
-  auto* p = static_cast<float*>(std::aligned_alloc(64, bytes));
-  if (p == nullptr) throw std::bad_alloc();
-  return AlignedFloats(p);
+  return {accelab::cpu::stream_buffer(static_cast<size_t>(count * sizeof(float)))};
 }
 
 /// `threads` workers that run one job together per pass. The threads live as long as the team,

@@ -269,8 +269,8 @@ GgufFile GgufFile::parse(const std::string& path, const std::byte* data, uint64_
   return g;
 }
 
-GgufFile GgufFile::open(const std::string& path) {
-  auto file = MappedFile::shared(path);
+GgufFile GgufFile::open(const std::string& path, MappedFile::Pages pages) {
+  auto file = MappedFile::shared(path, pages);
   GgufFile g = parse(path, file->data(), file->size());
   g.file = std::move(file);
   return g;

@@ -68,8 +68,9 @@ struct GgufFile {
   std::vector<GgufTensorInfo> tensors;                     ///< in file order
   std::shared_ptr<const MappedFile> file;                  ///< when opened from a path
 
-  /// Maps and parses `path`. Throws FileError "PATH: byte N: what is wrong".
-  static GgufFile open(const std::string& path);
+  /// Maps (or, with Pages::huge, reads: for a model's weights) and parses `path`. Throws
+  /// FileError "PATH: byte N: what is wrong".
+  static GgufFile open(const std::string& path, MappedFile::Pages pages = MappedFile::Pages::file);
   /// Parses `size` bytes at `data` (kept by the caller); `path` names them in messages.
   static GgufFile parse(const std::string& path, const std::byte* data, uint64_t size);
 

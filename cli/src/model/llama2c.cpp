@@ -170,7 +170,7 @@ void add_llama2c_tensors(Model& model, const accelab_model_config& c, const std:
 }  // namespace
 
 std::unique_ptr<Model> load_llama2c(const std::string& path) {
-  auto file = MappedFile::shared(path);
+  auto file = MappedFile::shared(path, MappedFile::Pages::huge);
   Llama2cHeader header = parse_llama2c_header(path, file->data(), file->size());
   auto model = std::make_unique<Model>(path, header.config);
   model->keep(file);

@@ -1,5 +1,6 @@
 #include "model/model.hpp"
 
+#include <accelab_cpu/huge_pages.hpp>
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -27,12 +28,45 @@ uint64_t dtype_bits(accelab_dtype t) {
   return 32;
 }
 
+// host_alloc's blocks in huge pages, by address: HostFree must tell them from aligned_alloc's.
+// Never destroyed: a model may be freed after static destruction began.
+struct HugeBlocks {
+  std::mutex mutex;
+  std::unordered_map<void*, accelab::cpu::StreamBuffer> blocks;
+};
+HugeBlocks& huge_blocks() {
+  static auto* b = new HugeBlocks;
+  return *b;
+}
+
 }  // namespace
 
-void HostFree::operator()(void* p) const noexcept { std::free(p); }
+void HostFree::operator()(void* p) const noexcept {
+  if (p == nullptr) return;
+  HugeBlocks& h = huge_blocks();
+  {
+    std::lock_guard lock(h.mutex);
+    if (h.blocks.erase(p) > 0) return;
+  }
+  std::free(p);
+}
 
 void* host_alloc(uint64_t size, uint64_t alignment) {
   if (alignment < sizeof(void*) || (alignment & (alignment - 1)) != 0) alignment = 64;
+  // Large blocks (plugins' weight copies: fp16, bf16, quantized codes) in huge pages, as the
+  // model's own weights are (util/mapped_file.hpp): backends stream some of them as they are.
+  if (size >= accelab::cpu::kHugePageBytes && alignment <= accelab::cpu::kHugePageBytes) {
+    try {
+      accelab::cpu::StreamBuffer b = accelab::cpu::stream_buffer(static_cast<size_t>(size));
+      void* p = b.get();
+      HugeBlocks& h = huge_blocks();
+      std::lock_guard lock(h.mutex);
+      h.blocks.emplace(p, std::move(b));
+      return p;
+    } catch (const std::bad_alloc&) {
+      return nullptr;
+    }
+  }
   uint64_t rounded = (size + alignment - 1) / alignment * alignment;
   if (rounded == 0) rounded = alignment;
   return std::aligned_alloc(alignment, rounded);

@@ -10,7 +10,7 @@
 namespace accelab {
 
 std::unique_ptr<Model> load_model_file(const std::string& path) {
-  if (is_gguf_file(path)) return model_from_gguf(GgufFile::open(path));
+  if (is_gguf_file(path)) return model_from_gguf(GgufFile::open(path, MappedFile::Pages::huge));
   return load_llama2c(path);
 }
 

@@ -2,17 +2,13 @@
 // activation buffers in the kernels' layout (quant_layout.hpp). Baseline code: no -m flags.
 #include <algorithm>
 #include <cstring>
-#include <new>
 #include <stdexcept>
 #include <string>
 
+#include "accelab_cpu/huge_pages.hpp"
 #include "accelab_cpu/quant.hpp"
 #include "half_scalar.hpp"
 #include "quant_layout.hpp"
-
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
 
 namespace accelab::cpu {
 namespace {
@@ -49,23 +45,13 @@ void validate(const QuantSource& src) {
   }
 }
 
-// Zeroed memory for the repacked rows. On Linux in transparent huge pages where the kernel allows
-// them: the kernels stream the rows, and with 4 KiB pages a stream takes a TLB miss every 4 KiB.
+// Zeroed memory for the repacked rows, in huge pages from 2 MiB on (huge_pages.hpp): the kernels
+// stream them. Cache-line aligned at every size: with new[]'s 16 bytes every 64-byte line of a
+// small matrix straddled two cache lines.
 std::shared_ptr<uint8_t> zeroed_rows(size_t bytes) {
-#ifdef __linux__
-  constexpr size_t kHuge = size_t{2} << 20;
-  if (bytes >= kHuge) {
-    const size_t mapped = (bytes + kHuge - 1) / kHuge * kHuge;
-    void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
-    madvise(p, mapped, MADV_HUGEPAGE);  // advice: failure just leaves 4 KiB pages
-    return {static_cast<uint8_t*>(p), [mapped](uint8_t* q) { munmap(q, mapped); }};
-  }
-#endif
-  // Cache-line aligned like the mapping: with new[]'s 16 bytes every 64-byte line of a small
-  // matrix straddled two cache lines.
-  constexpr std::align_val_t kLine{64};
-  return {new (kLine) uint8_t[bytes](), [](uint8_t* q) { operator delete[](q, kLine); }};
+  StreamBuffer b = stream_buffer(bytes);
+  const StreamBufferFree free = b.get_deleter();
+  return {reinterpret_cast<uint8_t*>(b.release()), [free](uint8_t* q) { free(reinterpret_cast<std::byte*>(q)); }};
 }
 
 // Every row in the kernel layout (quant_layout.hpp): scale records and line-interleaved codes of
