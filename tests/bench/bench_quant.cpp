@@ -93,8 +93,9 @@ void register_quant_benchmarks() {
   for (QuantFormat f : {QuantFormat::q8, QuantFormat::q4}) {
     // TinyLlama's, then stories15M's FFN (rows of 288 codes, 9 groups: all in the short last
     // chunk) and stories110M's (768 codes: a whole chunk and a short one of 8 groups); last,
-    // TinyLlama-wide rows that fit the L2 (0.3 MB of q4, 0.55 MB of q8): the arithmetic's rate,
-    // the most a thread's stream from DRAM could reach.
+    // TinyLlama-wide rows that fit the L2 (0.3 MB of q4, 0.55 MB of q8): the kernel's rate
+    // without DRAM (bounded by the L2 and the arithmetic together), far above what a thread
+    // streams from DRAM.
     for (Shape s : {Shape{2048, 5632}, Shape{5632, 2048}, Shape{768, 288}, Shape{2048, 768}, Shape{256, 2048}})
       register_per_quant_isa(std::string("quant_gemv/") + format_name(f) + "/" + shape_name(s),
                              [f, s](benchmark::State& st, const QuantKernels& k) { product(st, k, f, s, 1); });
