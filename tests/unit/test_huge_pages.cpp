@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,11 @@ TEST(StreamBuffer, LargeSizesAreWholeHugePagesOnTheirBoundary) {
     EXPECT_TRUE(all_zero(b.get(), n)) << n;
     b[n - 1] = std::byte{7};  // writable to the last byte
   }
+}
+
+TEST(StreamBuffer, ImpossibleSizesThrowBadAlloc) {
+  EXPECT_THROW((void)accelab::cpu::stream_buffer(SIZE_MAX), std::bad_alloc);
+  EXPECT_THROW((void)accelab::cpu::stream_buffer(SIZE_MAX - kHugePageBytes), std::bad_alloc);
 }
 
 TEST(StreamBuffer, LargeBuffersGetHugePagesWhereTheKernelAllowsThem) {

@@ -21,7 +21,8 @@ struct HostFree {
 };
 /// Memory from the host's allocator (accelab_host.alloc).
 using HostBuffer = std::unique_ptr<void, HostFree>;
-/// Allocates `size` bytes aligned to `alignment`; nullptr on failure.
+/// Allocates `size` bytes aligned to `alignment`; nullptr on failure. From 2 MiB on (alignment
+/// up to 2 MiB) the block is in huge pages (accelab_cpu/huge_pages.hpp) and zeroed.
 void* host_alloc(uint64_t size, uint64_t alignment);
 
 /// Bytes of a tensor's storage: codes, scales, mins and sparsity side data.

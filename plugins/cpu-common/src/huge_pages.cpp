@@ -29,6 +29,7 @@ StreamBuffer stream_buffer(size_t bytes) {
   bytes = bytes == 0 ? 1 : bytes;
 #ifdef __linux__
   if (bytes >= kHugePageBytes) {
+    if (bytes > SIZE_MAX - 2 * kHugePageBytes) throw std::bad_alloc();  // the rounding below would wrap
     const size_t mapped = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
     // One huge page more than needed, then the unaligned head and the tail given back: an
     // anonymous mapping is only 4 KiB aligned, and a huge page must start on a 2 MiB boundary.
