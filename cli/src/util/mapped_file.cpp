@@ -29,7 +29,7 @@ Version version_of(const struct stat& st) {
 
 }  // namespace
 
-MappedFile::MappedFile(const std::string& path, Pages pages) : path_(path), pages_(pages) {
+MappedFile::MappedFile(const std::string& path, Pages pages) : path_(path) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer; it is rejected below.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw FileError(path + ": cannot open: " + std::strerror(errno));
@@ -91,7 +91,7 @@ std::shared_ptr<const MappedFile> MappedFile::shared(const std::string& path, Pa
 }
 
 MappedFile::~MappedFile() {
-  if (data_ != nullptr && pages_ == Pages::file) ::munmap(const_cast<std::byte*>(data_), size_);
+  if (data_ != nullptr && !copy_) ::munmap(const_cast<std::byte*>(data_), size_);  // copy_ frees itself
 }
 
 }  // namespace accelab

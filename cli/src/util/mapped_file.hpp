@@ -46,8 +46,7 @@ class MappedFile {
   std::string path_;
   const std::byte* data_ = nullptr;
   uint64_t size_ = 0;
-  Pages pages_ = Pages::file;
-  accelab::cpu::StreamBuffer copy_;  ///< Pages::huge: the bytes (data_ points here)
+  accelab::cpu::StreamBuffer copy_;  ///< Pages::huge: the bytes (data_ points here); else empty
   /// What tells one version of a file from another: a mapping is shared only while these match.
   struct Version {
     uint64_t device = 0, inode = 0, size = 0;
