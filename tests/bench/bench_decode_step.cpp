@@ -87,11 +87,24 @@ const QuantLayers& quant_layers(QuantFormat f, int which, int layers) {
   return *q;
 }
 
+// What a quantized step does with each product's panels.
+enum class QuantPass {
+  multiply,
+  // Decode only: each range's panels summed with read_sum instead of multiplied, the step's
+  // bytes, split and joins as the kernel has them with no arithmetic: what the step's structure
+  // allows the kernel (decode_step/q8read).
+  read,
+  // Decode only: each thread sums its equal part of every matrix in turn with read_sum, joined
+  // once per step instead of once per product: what the step's bytes allow with no structure
+  // at all (decode_step/q8read-unjoined). Not a possible kernel: each product needs the whole
+  // output of the one before it.
+  read_unjoined,
+};
+
 // `rows` activation rows per product: 1 is a decode step, more a prefill (FLOP/s reported too).
-// `read` (decode only): each range's panels summed with read_sum instead of multiplied, the step's
-// bytes, split and joins as the kernel has them with no arithmetic: what the step's structure
-// allows the kernel (decode_step/q8read).
-void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, int64_t rows, bool read = false) {
+void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, int64_t rows,
+                QuantPass pass = QuantPass::multiply) {
+  const bool read = pass == QuantPass::read;
   const double bits = f == QuantFormat::q8 ? 8.5 : 4.5;
   const QuantLayers& layers = quant_layers(f, which, rows == 1 ? decode_layers(bits) : kPrefillLayers);
   const QuantKernels& k = best_quant_kernels();
@@ -108,7 +121,19 @@ void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, 
     bytes += w.stream_bytes();
     flops += 2.0 * double(rows) * double(w.rows()) * double(w.cols());
   }
+  auto read_unjoined = [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      for (const QuantMatrix& w : layers.matrices) {
+        const auto [p0, p1] = chunk_bounds((w.rows() + QuantMatrix::kPanelRows - 1) / QuantMatrix::kPanelRows, threads, t);
+        const auto* p = static_cast<const float*>(w.codes_) + p0 * w.panel_bytes_ / 4;
+        y[static_cast<size_t>(t)] += read_kernels.read_sum(p, (p1 - p0) * w.panel_bytes_ / 4);
+      }
+  };
   auto step = [&] {
+    if (pass == QuantPass::read_unjoined) {
+      pool.parallel_chunks(threads, threads, read_unjoined);
+      return;
+    }
     for (const QuantMatrix& w : layers.matrices) {
       k.quantize(w, x, w.cols(), rows, a);
       // As GraphBackend splits a quantized product: a decode step's panels through BalancedSplit,
@@ -202,7 +227,12 @@ void register_decode_step_benchmarks() {
                                    [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q8, which, threads, 1); })
           ->UseRealTime();
       benchmark::RegisterBenchmark(("decode_step/q8read" + suffix).c_str(),
-                                   [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q8, which, threads, 1, true); })
+                                   [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q8, which, threads, 1, QuantPass::read); })
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("decode_step/q8read-unjoined" + suffix).c_str(),
+                                   [which, threads](benchmark::State& s) {
+                                     quant_step(s, QuantFormat::q8, which, threads, 1, QuantPass::read_unjoined);
+                                   })
           ->UseRealTime();
       benchmark::RegisterBenchmark(("decode_step/q4" + suffix).c_str(),
                                    [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q4, which, threads, 1); })
