@@ -208,6 +208,28 @@ void f32_step(benchmark::State& state, int which, int threads, bool read) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
 }
 
+// The bandwidth probe's pattern (accelab sysinfo): each thread sums its half of one 1 GiB array
+// with read_sum. Beside the step benchmarks in one process, so a kernel's fraction of it is a
+// ratio measured side by side rather than against a probe run minutes apart.
+void read_probe(benchmark::State& state, int threads) {
+  const int64_t n = (int64_t{1} << 30) / 4;
+  const float* data = shared_buffer("probe/1GiB", static_cast<size_t>(n) * 4).floats();
+  const KernelTable& k = best_kernels();
+  ThreadPoolExecutor pool(threads);
+  std::vector<float> sums(static_cast<size_t>(threads));
+  auto body = [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const auto [b, e] = chunk_bounds(n / 16, threads, t);  // whole cache lines
+      sums[static_cast<size_t>(t)] += k.read_sum(data + b * 16, (e - b) * 16);
+    }
+  };
+  for (auto _ : state) {
+    pool.parallel_chunks(threads, threads, body);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * n * 4);
+}
+
 }  // namespace
 
 void register_decode_step_benchmarks() {
@@ -216,6 +238,10 @@ void register_decode_step_benchmarks() {
     // decode_step/layers/...: whole layers; decode_step/2048x5632/...: that product of each layer.
     const std::string what = which < 0 ? "layers" : shape_name(kLayer[which]);
     for (int threads = 1; threads <= hw; threads *= 2) {
+      if (which < 0)
+        benchmark::RegisterBenchmark(("decode_step/probe/threads:" + std::to_string(threads)).c_str(),
+                                     [threads](benchmark::State& s) { read_probe(s, threads); })
+            ->UseRealTime();
       const std::string suffix = "/" + what + "/threads:" + std::to_string(threads);
       benchmark::RegisterBenchmark(("decode_step/read" + suffix).c_str(),
                                    [which, threads](benchmark::State& s) { f32_step(s, which, threads, true); })
