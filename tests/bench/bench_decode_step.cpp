@@ -92,11 +92,11 @@ enum class QuantPass {
   multiply,
   // Decode only: each range's panels summed with read_sum instead of multiplied, the step's
   // bytes, split and joins as the kernel has them with no arithmetic: what the step's structure
-  // allows the kernel (decode_step/q8read).
+  // allows the kernel (decode_step/q8read, q4read).
   read,
   // Decode only: each thread sums its equal part of every matrix in turn with read_sum, joined
   // once per step instead of once per product: what the step's bytes allow with no structure
-  // at all (decode_step/q8read-unjoined). Not a possible kernel: each product needs the whole
+  // at all (decode_step/q8read-unjoined, q4read-unjoined). Not a possible kernel: each product needs the whole
   // output of the one before it.
   read_unjoined,
 };
@@ -262,6 +262,14 @@ void register_decode_step_benchmarks() {
           ->UseRealTime();
       benchmark::RegisterBenchmark(("decode_step/q4" + suffix).c_str(),
                                    [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q4, which, threads, 1); })
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("decode_step/q4read" + suffix).c_str(),
+                                   [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q4, which, threads, 1, QuantPass::read); })
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("decode_step/q4read-unjoined" + suffix).c_str(),
+                                   [which, threads](benchmark::State& s) {
+                                     quant_step(s, QuantFormat::q4, which, threads, 1, QuantPass::read_unjoined);
+                                   })
           ->UseRealTime();
       benchmark::RegisterBenchmark(("prefill_step/q8" + suffix + "/rows:128").c_str(),
                                    [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q8, which, threads, 128); })
