@@ -249,28 +249,17 @@ void register_decode_step_benchmarks() {
       benchmark::RegisterBenchmark(("decode_step/f32" + suffix).c_str(),
                                    [which, threads](benchmark::State& s) { f32_step(s, which, threads, false); })
           ->UseRealTime();
-      benchmark::RegisterBenchmark(("decode_step/q8" + suffix).c_str(),
-                                   [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q8, which, threads, 1); })
-          ->UseRealTime();
-      benchmark::RegisterBenchmark(("decode_step/q8read" + suffix).c_str(),
-                                   [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q8, which, threads, 1, QuantPass::read); })
-          ->UseRealTime();
-      benchmark::RegisterBenchmark(("decode_step/q8read-unjoined" + suffix).c_str(),
-                                   [which, threads](benchmark::State& s) {
-                                     quant_step(s, QuantFormat::q8, which, threads, 1, QuantPass::read_unjoined);
-                                   })
-          ->UseRealTime();
-      benchmark::RegisterBenchmark(("decode_step/q4" + suffix).c_str(),
-                                   [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q4, which, threads, 1); })
-          ->UseRealTime();
-      benchmark::RegisterBenchmark(("decode_step/q4read" + suffix).c_str(),
-                                   [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q4, which, threads, 1, QuantPass::read); })
-          ->UseRealTime();
-      benchmark::RegisterBenchmark(("decode_step/q4read-unjoined" + suffix).c_str(),
-                                   [which, threads](benchmark::State& s) {
-                                     quant_step(s, QuantFormat::q4, which, threads, 1, QuantPass::read_unjoined);
-                                   })
-          ->UseRealTime();
+      // Each quantized format's kernel, then its panels read without arithmetic (q8read: the
+      // step's structure kept; q8read-unjoined: one join per step).
+      for (const auto& [name, format] : {std::pair{"q8", QuantFormat::q8}, std::pair{"q4", QuantFormat::q4}}) {
+        const QuantFormat f = format;
+        const std::pair<const char*, QuantPass> passes[] = {
+            {"", QuantPass::multiply}, {"read", QuantPass::read}, {"read-unjoined", QuantPass::read_unjoined}};
+        for (const auto& [pass_name, pass] : passes)
+          benchmark::RegisterBenchmark(("decode_step/" + std::string(name) + pass_name + suffix).c_str(),
+                                       [f, which, threads, pass](benchmark::State& s) { quant_step(s, f, which, threads, 1, pass); })
+              ->UseRealTime();
+      }
       benchmark::RegisterBenchmark(("prefill_step/q8" + suffix + "/rows:128").c_str(),
                                    [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q8, which, threads, 128); })
           ->UseRealTime();
