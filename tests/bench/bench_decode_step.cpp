@@ -96,8 +96,8 @@ enum class QuantPass {
   read,
   // Decode only: each thread sums its equal part of every matrix in turn with read_sum, joined
   // once per step instead of once per product: what the step's bytes allow with no structure
-  // at all (decode_step/q8read-unjoined, q4read-unjoined). Not a possible kernel: each product needs the whole
-  // output of the one before it.
+  // at all (decode_step/q8read-unjoined, q4read-unjoined). Not a possible kernel: each product
+  // needs the whole output of the one before it.
   read_unjoined,
 };
 
