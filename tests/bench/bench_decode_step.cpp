@@ -252,12 +252,11 @@ void register_decode_step_benchmarks() {
       // Each quantized format's kernel, then its panels read without arithmetic (q8read: the
       // step's structure kept; q8read-unjoined: one join per step).
       for (const auto& [name, format] : {std::pair{"q8", QuantFormat::q8}, std::pair{"q4", QuantFormat::q4}}) {
-        const QuantFormat f = format;
         const std::pair<const char*, QuantPass> passes[] = {
             {"", QuantPass::multiply}, {"read", QuantPass::read}, {"read-unjoined", QuantPass::read_unjoined}};
         for (const auto& [pass_name, pass] : passes)
           benchmark::RegisterBenchmark(("decode_step/" + std::string(name) + pass_name + suffix).c_str(),
-                                       [f, which, threads, pass](benchmark::State& s) { quant_step(s, f, which, threads, 1, pass); })
+                                       [f = format, which, threads, p = pass](benchmark::State& s) { quant_step(s, f, which, threads, 1, p); })
               ->UseRealTime();
       }
       benchmark::RegisterBenchmark(("prefill_step/q8" + suffix + "/rows:128").c_str(),
