@@ -27,7 +27,7 @@ int cmd_generate(const Args& args) {
   opts.add_options()("prompt,i", po::value(&prompt), "prompt text (default: empty)")
       ("steps,n", po::value(&steps)->default_value(256), "positions to run, prompt included (0 = the model's seq_len)")
       ("temperature", po::value(&temperature)->default_value(1.0f), "sampling temperature; 0 = greedy")
-      ("top-p", po::value(&top_p)->default_value(0.9f), "nucleus sampling threshold in (0, 1); 1 = off")
+      ("top-p", po::value(&top_p)->default_value(0.9f), "nucleus sampling threshold in (0, 1); 0 or 1 = off (as llama2.c)")
       ("seed,s", po::value(&seed)->default_value(42), "random seed for sampling")
       ("json", po::bool_switch(&json), "print {\"tokens\":[...],\"text\":\"...\"} instead of streaming text");
   auto parsed = parse_args(args, "generate --model M [--tokenizer T] [--prompt TEXT] [--steps N] [--temperature T] [--top-p P] [--seed S] [--pipeline TEXT] [--json]",
