@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -163,6 +164,51 @@ TEST_F(ExperimentRun, CommittedExperimentsPassDryRun) {
     EXPECT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.output;
     EXPECT_NE(r.output.find("plan OK"), std::string::npos) << r.output;
   }
+}
+
+// Pipelines quoted in the READMEs (`quant-int8<block=32>,cpu-tbb<threads=2>`, ...): code spans
+// of stages with parameters or commas whose first stage is one of ours. Each must plan, a
+// transform alone with a backend added, so a renamed parameter cannot live on in the docs.
+std::vector<std::string> readme_pipelines() {
+  const std::vector<fs::path> docs = {"README.md", "experiments/README.md", "reports/README.md",
+                                      "plugin-api/examples/hello/README.md"};
+  std::vector<fs::path> files;
+  for (const auto& d : docs) files.push_back(fs::path(ACCELAB_SOURCE_DIR) / d);
+  for (const auto& e : fs::directory_iterator(fs::path(ACCELAB_SOURCE_DIR) / "plugins"))
+    if (fs::exists(e.path() / "README.md")) files.push_back(e.path() / "README.md");
+  const std::regex span("`([^`\n]+)`");
+  const std::regex stage_list("(cpu-|quant-|hello)[a-z0-9-]*(<[^<>()]*>)?(,[a-z][a-z0-9-]*(<[^<>()]*>)?)*");
+  std::vector<std::string> out;
+  for (const auto& f : files) {
+    const std::string text = slurp(f);
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), span); it != std::sregex_iterator(); ++it) {
+      const std::string s = (*it)[1].str();
+      if (s.find_first_of("<,") == std::string::npos || !std::regex_match(s, stage_list)) continue;
+      if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+    }
+  }
+  return out;
+}
+
+TEST_F(ExperimentRun, EveryReadmePipelinePlans) {
+  const auto pipelines = readme_pipelines();
+  ASSERT_GE(pipelines.size(), 4u) << "the READMEs quote pipelines; has the span pattern gone stale?";
+  std::string toml = R"([model]
+synth = "dim=64,hidden=128,layers=1,heads=2,kv-heads=2,vocab=64,seq=64"
+[workload]
+prompt_tokens = 4
+generate_tokens = 2
+)";
+  for (size_t i = 0; i < pipelines.size(); ++i) {
+    std::string stages = pipelines[i];
+    const auto last = stages.substr(stages.rfind(',') == std::string::npos ? 0 : stages.rfind(',') + 1);
+    if (last.rfind("cpu-", 0) != 0) stages += ",cpu-tbb<threads=1>";
+    toml += "[[pipeline]]\nname = \"p" + std::to_string(i) + "\"\nstages = '" + stages + "'\n";
+  }
+  fs::path file = write("readme-pipelines.toml", toml);
+  Result r = run("run '" + file.string() + "' --dry-run");
+  EXPECT_EQ(r.exit_code, 0) << toml << "\n" << r.output;
+  EXPECT_NE(r.output.find("plan OK"), std::string::npos) << r.output;
 }
 
 TEST_F(ExperimentRun, ReferenceAgainstItselfHasZeroKldAndFullAgreement) {
