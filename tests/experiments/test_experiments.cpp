@@ -199,10 +199,10 @@ synth = "dim=64,hidden=128,layers=1,heads=2,kv-heads=2,vocab=64,seq=64"
 prompt_tokens = 4
 generate_tokens = 2
 )";
+  const std::regex ends_in_backend("(.*,)?cpu-[a-z]+(<[^<>]*>)?");
   for (size_t i = 0; i < pipelines.size(); ++i) {
     std::string stages = pipelines[i];
-    const auto last = stages.substr(stages.rfind(',') == std::string::npos ? 0 : stages.rfind(',') + 1);
-    if (last.rfind("cpu-", 0) != 0) stages += ",cpu-tbb<threads=1>";
+    if (!std::regex_match(stages, ends_in_backend)) stages += ",cpu-tbb<threads=1>";
     toml += "[[pipeline]]\nname = \"p" + std::to_string(i) + "\"\nstages = '" + stages + "'\n";
   }
   fs::path file = write("readme-pipelines.toml", toml);
