@@ -140,7 +140,8 @@ constexpr int64_t kStreamPrefetchBytes = 4096;
 // the stream, so a line that arrives late stalls it sooner. Alternating builds on Zen 5
 // (decode_step/q4/layers, two sets of 4-5 rounds): one thread 18.3-19.9 -> 23.0-26.1 GB/s, two
 // threads' medians 39.6 -> 46.9 and 37.9 -> 44.1; 8 and 16 KiB alike. q8 gained nothing from it.
-// It does not replace the near prefetch: 4-bit with the far one alone streamed 15-33% slower.
+// It does not replace the near prefetch: 4-bit with the far one alone streamed 15-33% slower,
+// and with the near one on every other line 20% slower (reports/quantization/README.md).
 constexpr int64_t kFarStreamPrefetchBytes = 12288;
 
 /// How far ahead a decode kernel reading G rows of a panel prefetches each line it reads: a whole
