@@ -71,12 +71,14 @@ inline __m256i dot_group(__m256i u, __m256i x) {
 struct OctetBlocks {
   int64_t first, count;
   __m256i lane;
+  bool per_group;  // blocks of one group (32 weights): lane is the identity
 
   OctetBlocks(const QuantMatrix& w, int64_t k) {
     const int32_t* gb = w.group_block_.data() + k * kOctet;
     first = gb[0];
     count = w.blocks_per_row_ - first;
     lane = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb)), _mm256_set1_epi32(gb[0]));
+    per_group = w.groups_per_block_ == 1;
   }
   __m256 expand(const uint16_t* row) const {
     __m128i h;
@@ -87,7 +89,8 @@ struct OctetBlocks {
       std::memcpy(buffer, row + first, static_cast<size_t>(count) * sizeof(uint16_t));
       h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(buffer));
     }
-    return _mm256_permutevar8x32_ps(_mm256_cvtph_ps(h), lane);
+    const __m256 v = _mm256_cvtph_ps(h);
+    return per_group ? v : _mm256_permutevar8x32_ps(v, lane);
   }
 };
 
@@ -106,14 +109,16 @@ int64_t octet_line_stride(const QuantMatrix& w) {
   return w.tail_line_stride();
 }
 
-// The 8 group sums (unbiased for q8, biased for 4-bit) of an octet whose line 0 is at `lines`
-// (octet_start), `stride` bytes apart, with x the chunk's activation codes in the weights' lane
-// order (quant_layout.hpp) and `half` the octet's half of them: lane L of every product is group
-// 8 (k % 2) + L, so nothing needs folding.
-template <QuantFormat F, int kBytes>
-__m256i octet_group_sums(const uint8_t* lines, int64_t stride, int64_t half, const int8_t* x) {
-  auto codes = [&](int64_t line) {
-    const uint8_t* p = lines + line * stride;
+// The 8 group sums (unbiased for q8, biased for 4-bit) of an octet in each of G rows, row g's
+// line 0 at lines[g] (octet_start), `stride` bytes from one line to the next, with x the chunk's
+// activation codes in the weights' lane order (quant_layout.hpp) and `half` the octet's half of
+// them: lane L of every product is group 8 (k % 2) + L, so nothing needs folding. The rows go
+// line by line in turn, so each activation vector is loaded once for all of them.
+template <QuantFormat F, int kBytes, int G>
+[[gnu::always_inline]] inline void octet_group_sums(const uint8_t* const (&lines)[G], int64_t stride, int64_t half,
+                                                    const int8_t* x, __m256i (&out)[G]) {
+  auto codes = [&](int g, int64_t line) {
+    const uint8_t* p = lines[g] + line * stride;
     if constexpr (kBytes == 16) return _mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   };
@@ -122,23 +127,35 @@ __m256i octet_group_sums(const uint8_t* lines, int64_t stride, int64_t half, con
     // Stored code + 128 back to signed, then the sign trick: |w| times sign(x, w) (the bias would
     // overflow vpmaddubsw's int16 pairs). A padding group's zeros become -128 here, times x = 0.
     const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
-    __m256i sums = _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) out[g] = _mm256_setzero_si256();
+#pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) {
-      const __m256i v = _mm256_xor_si256(codes(j), flip);
-      sums = _mm256_add_epi32(sums, dot_group(_mm256_abs_epi8(v), _mm256_sign_epi8(load(x + 64 * j + half), v)));
+      const __m256i xv = load(x + 64 * j + half);
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        const __m256i v = _mm256_xor_si256(codes(g, j), flip);
+        out[g] = _mm256_add_epi32(out[g], dot_group(_mm256_abs_epi8(v), _mm256_sign_epi8(xv, v)));
+      }
     }
-    return sums;
   } else {
     const __m256i low = _mm256_set1_epi8(0x0F);
     // 4-bit products fit in int16 pairs (2 * 15 * 127): add the 8 vectors' pairs, widen once.
-    __m256i pairs = _mm256_setzero_si256();
+    __m256i pairs[G];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) pairs[g] = _mm256_setzero_si256();
+#pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) {
-      const __m256i v = codes(i);
-      pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(_mm256_and_si256(v, low), load(x + 128 * i + half)));
-      pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), low),
-                                                           load(x + 128 * i + 64 + half)));
+      const __m256i xlo = load(x + 128 * i + half), xhi = load(x + 128 * i + 64 + half);
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        const __m256i v = codes(g, i);
+        pairs[g] = _mm256_add_epi16(pairs[g], _mm256_maddubs_epi16(_mm256_and_si256(v, low), xlo));
+        pairs[g] = _mm256_add_epi16(pairs[g], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), low), xhi));
+      }
     }
-    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) out[g] = _mm256_madd_epi16(pairs[g], _mm256_set1_epi16(1));
   }
 }
 
@@ -147,34 +164,58 @@ template <QuantFormat F, int R, int G>
 void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
                  float* y, int64_t ldy, const int64_t (&o)[G]) {
   constexpr bool kAsym = F == QuantFormat::q4_asym;
-  const int bias = F == QuantFormat::q8 ? 0 : weight_bias(F);  // q8: the sign trick needs none
+  // The bias times the codes' sum, as a shift: q4's weight_bias is 8, q4_asym's 0, and q8's sign
+  // trick needs none.
+  constexpr int kBiasShift = F == QuantFormat::q4 ? 3 : 0;
+  static_assert(weight_bias(QuantFormat::q4) == 1 << 3 && weight_bias(QuantFormat::q4_asym) == 0);
   const int64_t octets = ceil_div(w.groups_, kOctet);
   const int64_t ahead = line_prefetch_distance<G>(w);
   __m256 acc[R][G];
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
     for (int g = 0; g < G; ++g) acc[r][g] = _mm256_setzero_ps();
   auto octet = [&](auto octet_bytes, int64_t k) {
     constexpr int kBytes = decltype(octet_bytes)::value;
     const OctetBlocks blocks(w, k);
+    const int64_t stride = octet_line_stride<kBytes>(w);
+    const uint8_t* lines[G];
+#pragma GCC unroll 4
     for (int g = 0; g < G; ++g) {
+      lines[g] = octet_start<F, kBytes>(w, o[g], k);
       // An octet reads half of each line of its chunk: the chunk's lines are prefetched once.
-      const uint8_t* lines = octet_start<F, kBytes>(w, o[g], k);
-      const int64_t stride = octet_line_stride<kBytes>(w);
       if (k % 2 == 0)
         for (int64_t line = 0; line < kChunkLines<F>; ++line)
-          _mm_prefetch(reinterpret_cast<const char*>(lines + line * stride + ahead), _MM_HINT_T0);
-      const __m256 sw = blocks.expand(w.row_scales(o[g]));
-      for (int r = 0; r < R; ++r) {
-        const int64_t at = (r0 + r) * a.groups_ + k * kOctet;
-        const int8_t* x = xq + (at - (k % 2) * kOctet) * kGroup;  // the chunk's (halves interleaved)
-        const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.sum_.data() + at));
-        const __m256 dx = _mm256_loadu_ps(a.d_.data() + at);
-        const __m256i isum = _mm256_sub_epi32(octet_group_sums<F, kBytes>(lines, stride, 32 * (k % 2), x),
-                                              _mm256_mullo_epi32(sums, _mm256_set1_epi32(bias)));
-        acc[r][g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(sw, dx), acc[r][g]);
+          _mm_prefetch(reinterpret_cast<const char*>(lines[g] + line * stride + ahead), _MM_HINT_T0);
+    }
+    // Each row's scales (and mins): with several activation rows expanded once for all of them;
+    // with one, where they are used (held across the octet they spilled the sums: q8 ran 20% slower).
+    constexpr bool kHold = R > 1;
+    __m256 held_sw[G], held_mw[G];
+    if constexpr (kHold)
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        held_sw[g] = blocks.expand(w.row_scales(o[g]));
+        if constexpr (kAsym) held_mw[g] = blocks.expand(w.row_mins(o[g]));
+      }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const int64_t at = (r0 + r) * a.groups_ + k * kOctet;
+      const int8_t* x = xq + (at - (k % 2) * kOctet) * kGroup;  // the chunk's (halves interleaved)
+      const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.sum_.data() + at));
+      const __m256 dx = _mm256_loadu_ps(a.d_.data() + at);
+      const __m256i bias = _mm256_slli_epi32(sums, kBiasShift);
+      __m256 dsum = _mm256_setzero_ps();
+      if constexpr (kAsym) dsum = _mm256_mul_ps(dx, _mm256_cvtepi32_ps(sums));
+      __m256i isum[G];
+      octet_group_sums<F, kBytes, G>(lines, stride, 32 * (k % 2), x, isum);
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        if constexpr (kBiasShift > 0) isum[g] = _mm256_sub_epi32(isum[g], bias);
+        const __m256 sw = kHold ? held_sw[g] : blocks.expand(w.row_scales(o[g]));
+        acc[r][g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[g]), _mm256_mul_ps(sw, dx), acc[r][g]);
         if constexpr (kAsym)
-          acc[r][g] = _mm256_fmadd_ps(blocks.expand(w.row_mins(o[g])),
-                                      _mm256_mul_ps(dx, _mm256_cvtepi32_ps(sums)), acc[r][g]);
+          acc[r][g] = _mm256_fmadd_ps(kHold ? held_mw[g] : blocks.expand(w.row_mins(o[g])), dsum, acc[r][g]);
       }
     }
   };
