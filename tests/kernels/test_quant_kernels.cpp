@@ -404,13 +404,16 @@ TEST(QuantFormats, FromValidates) {
   EXPECT_NO_THROW((void)QuantMatrix::from(s));
 }
 
-std::string family(const std::string& isa) { return isa.rfind("avx512", 0) == 0 ? "avx512" : isa; }
+std::string family(const std::string& isa) {
+  if (isa.rfind("avx512", 0) == 0) return "avx512";
+  return isa.rfind("avx2", 0) == 0 ? "avx2" : isa;
+}
 
 TEST(QuantDispatch, AvailableIsasAreOrdered) {
   const std::vector<std::string> isas = available_quant_isas();
   ASSERT_FALSE(isas.empty());
   EXPECT_EQ(isas.front(), "generic");
-  const std::vector<std::string> order{"generic", "avx2", "avx512-vnni", "avx512-vnni+amx"};
+  const std::vector<std::string> order{"generic", "avx2", "avx2-vnni", "avx512-vnni", "avx512-vnni+amx"};
   size_t last = 0;
   for (const std::string& isa : isas) {
     const auto pos = static_cast<size_t>(std::find(order.begin(), order.end(), isa) - order.begin());
@@ -428,8 +431,14 @@ TEST(QuantDispatch, BestHonoursOverride) {
   const std::vector<std::string> isas = available_quant_isas();
   std::string want = isas.back();
   if (const char* env = std::getenv("ACCELAB_CPU_ISA")) {
-    for (const std::string& isa : isas)
-      if (isa == env || family(isa) == env) want = isa;
+    // The variant of that name, else the best of that family.
+    std::string exact, in_family;
+    for (const std::string& isa : isas) {
+      if (isa == env) exact = isa;
+      if (family(isa) == env) in_family = isa;
+    }
+    if (!exact.empty()) want = exact;
+    else if (!in_family.empty()) want = in_family;
   }
   EXPECT_EQ(std::string(best_quant_kernels().isa), want);
 }

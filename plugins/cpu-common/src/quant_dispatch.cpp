@@ -13,6 +13,8 @@ namespace accelab::cpu {
 namespace {
 
 #if ACCELAB_CPU_X86
+bool has_avx2_vnni() { return has_avx2() && __builtin_cpu_supports("avxvnni"); }
+
 bool has_avx512_vnni() { return has_avx512() && __builtin_cpu_supports("avx512vnni"); }
 
 bool amx_permitted() {
@@ -35,6 +37,7 @@ constexpr Variant<QuantKernels> kVariants[] = {
     {&detail::generic_quant_kernels, "generic", &always},
 #if ACCELAB_CPU_X86
     {&detail::avx2_quant_kernels, "avx2", &has_avx2},
+    {&detail::avx2_vnni_quant_kernels, "avx2", &has_avx2_vnni},
     {&detail::avx512_vnni_quant_kernels, "avx512", &has_avx512_vnni},
     {&detail::avx512_amx_quant_kernels, "avx512", &has_amx},
 #endif

@@ -8,6 +8,7 @@ namespace accelab::cpu::detail {
 extern const QuantKernels generic_quant_kernels;
 #if ACCELAB_CPU_X86
 extern const QuantKernels avx2_quant_kernels;
+extern const QuantKernels avx2_vnni_quant_kernels;
 extern const QuantKernels avx512_vnni_quant_kernels;
 extern const QuantKernels avx512_amx_quant_kernels;
 #endif

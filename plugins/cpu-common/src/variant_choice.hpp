@@ -37,20 +37,30 @@ inline bool has_avx512() {
 }
 #endif
 
-/// The best variant this CPU runs (variants listed worst first), or the best of the family (or
-/// the variant) ACCELAB_CPU_ISA names when this CPU runs it: a request never raises the choice.
+/// Whether `request` names `family` or a variant of it (`avx2-vnni` names the avx2 family, so
+/// the float kernels, which have no such variant, run at the level the quantized ones do).
+inline bool names_family(std::string_view request, std::string_view family) {
+  return request == family || (request.size() > family.size() && request.substr(0, family.size()) == family &&
+                               request[family.size()] == '-');
+}
+
+/// The best variant this CPU runs (variants listed worst first), or what ACCELAB_CPU_ISA names
+/// when this CPU runs it: the variant of that isa name, else the best of that family (`avx2`
+/// names the plain avx2 variant, not avx2-vnni; `avx512` the best AVX-512 one). A request never
+/// raises the choice.
 template <class Table, size_t N>
 const Table* choose_variant(const Variant<Table> (&variants)[N]) {
   const Table* best = nullptr;
-  const Table* requested = nullptr;
+  const Table* exact = nullptr;
+  const Table* in_family = nullptr;
   const char* env = std::getenv("ACCELAB_CPU_ISA");
   for (const Variant<Table>& v : variants) {
     if (!v.runs_here()) continue;
     best = v.table;
-    if (env && (std::string_view(env) == v.family || std::string_view(env) == v.table->isa))
-      requested = v.table;
+    if (env && std::string_view(env) == v.table->isa) exact = v.table;
+    if (env && names_family(env, v.family)) in_family = v.table;
   }
-  return requested ? requested : best;
+  return exact ? exact : in_family ? in_family : best;
 }
 
 /// The variant named `isa`, or nullptr when this CPU cannot run it (or it was not built).

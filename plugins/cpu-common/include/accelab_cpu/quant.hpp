@@ -146,7 +146,7 @@ class QuantActivations {
 };
 
 struct QuantKernels {
-  const char* isa;  ///< e.g. "avx512-vnni+amx", "avx512-vnni", "avx2", "generic"
+  const char* isa;  ///< e.g. "avx512-vnni+amx", "avx512-vnni", "avx2-vnni", "avx2", "generic"
 
   /// Quantizes rows r < rows of x (leading dimension ldx, w.cols() wide) for products with `w`.
   /// Throws std::length_error beyond out's reservation.
