@@ -135,38 +135,10 @@ template <QuantFormat F, int kBytes, int G>
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   };
   auto load = [](const void* q) { return _mm256_loadu_si256(static_cast<const __m256i*>(q)); };
-  if constexpr (kVnni) {
-#pragma GCC unroll 4
-    for (int g = 0; g < G; ++g) out[g] = _mm256_setzero_si256();
-    if constexpr (F == QuantFormat::q8) {
-#pragma GCC unroll 8
-      for (int j = 0; j < 8; ++j) {
-        const __m256i xv = load(x + 64 * j + half);
-#pragma GCC unroll 4
-        for (int g = 0; g < G; ++g) out[g] = _mm256_dpbusd_avx_epi32(out[g], codes(g, j), xv);
-      }
-    } else {
-      // A line's high nibbles in sums of their own, so its two products do not wait for each other.
-      const __m256i low = _mm256_set1_epi8(0x0F);
-      __m256i odd[G];
-#pragma GCC unroll 4
-      for (int g = 0; g < G; ++g) odd[g] = _mm256_setzero_si256();
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) {
-        const __m256i xlo = load(x + 128 * i + half), xhi = load(x + 128 * i + 64 + half);
-#pragma GCC unroll 4
-        for (int g = 0; g < G; ++g) {
-          const __m256i v = codes(g, i);
-          out[g] = _mm256_dpbusd_avx_epi32(out[g], _mm256_and_si256(v, low), xlo);
-          odd[g] = _mm256_dpbusd_avx_epi32(odd[g], _mm256_and_si256(_mm256_srli_epi16(v, 4), low), xhi);
-        }
-      }
-#pragma GCC unroll 4
-      for (int g = 0; g < G; ++g) out[g] = _mm256_add_epi32(out[g], odd[g]);
-    }
-  } else if constexpr (F == QuantFormat::q8) {
-    // Stored code + 128 back to signed, then the sign trick: |w| times sign(x, w) (the bias would
-    // overflow vpmaddubsw's int16 pairs). A padding group's zeros become -128 here, times x = 0.
+  if constexpr (F == QuantFormat::q8) {
+    // Without VNNI: stored code + 128 back to signed, then the sign trick: |w| times sign(x, w)
+    // (the bias would overflow vpmaddubsw's int16 pairs). A padding group's zeros become -128
+    // here, times x = 0.
     const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
 #pragma GCC unroll 4
     for (int g = 0; g < G; ++g) out[g] = _mm256_setzero_si256();
@@ -175,28 +147,41 @@ template <QuantFormat F, int kBytes, int G>
       const __m256i xv = load(x + 64 * j + half);
 #pragma GCC unroll 4
       for (int g = 0; g < G; ++g) {
-        const __m256i v = _mm256_xor_si256(codes(g, j), flip);
-        out[g] = _mm256_add_epi32(out[g], dot_group(_mm256_abs_epi8(v), _mm256_sign_epi8(xv, v)));
+        if constexpr (kVnni) {
+          out[g] = _mm256_dpbusd_avx_epi32(out[g], codes(g, j), xv);
+        } else {
+          const __m256i v = _mm256_xor_si256(codes(g, j), flip);
+          out[g] = _mm256_add_epi32(out[g], dot_group(_mm256_abs_epi8(v), _mm256_sign_epi8(xv, v)));
+        }
       }
     }
   } else {
+    // With VNNI int32 sums, a line's high nibbles in sums of their own (so its two products do
+    // not wait for each other); without, one chain of int16 pairs, which 4-bit products fit
+    // (2 * 15 * 127 each, 8 of them), widened once.
     const __m256i low = _mm256_set1_epi8(0x0F);
-    // 4-bit products fit in int16 pairs (2 * 15 * 127): add the 8 vectors' pairs, widen once.
-    __m256i pairs[G];
+    __m256i sums[G], odd[G];
 #pragma GCC unroll 4
-    for (int g = 0; g < G; ++g) pairs[g] = _mm256_setzero_si256();
+    for (int g = 0; g < G; ++g) sums[g] = odd[g] = _mm256_setzero_si256();
 #pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) {
       const __m256i xlo = load(x + 128 * i + half), xhi = load(x + 128 * i + 64 + half);
 #pragma GCC unroll 4
       for (int g = 0; g < G; ++g) {
         const __m256i v = codes(g, i);
-        pairs[g] = _mm256_add_epi16(pairs[g], _mm256_maddubs_epi16(_mm256_and_si256(v, low), xlo));
-        pairs[g] = _mm256_add_epi16(pairs[g], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), low), xhi));
+        const __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+        if constexpr (kVnni) {
+          sums[g] = _mm256_dpbusd_avx_epi32(sums[g], lo, xlo);
+          odd[g] = _mm256_dpbusd_avx_epi32(odd[g], hi, xhi);
+        } else {
+          sums[g] = _mm256_add_epi16(sums[g], _mm256_maddubs_epi16(lo, xlo));
+          sums[g] = _mm256_add_epi16(sums[g], _mm256_maddubs_epi16(hi, xhi));
+        }
       }
     }
 #pragma GCC unroll 4
-    for (int g = 0; g < G; ++g) out[g] = _mm256_madd_epi16(pairs[g], _mm256_set1_epi16(1));
+    for (int g = 0; g < G; ++g)
+      out[g] = kVnni ? _mm256_add_epi32(sums[g], odd[g]) : _mm256_madd_epi16(sums[g], _mm256_set1_epi16(1));
   }
 }
 
