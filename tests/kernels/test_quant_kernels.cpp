@@ -431,11 +431,13 @@ TEST(QuantDispatch, BestHonoursOverride) {
   const std::vector<std::string> isas = available_quant_isas();
   std::string want = isas.back();
   if (const char* env = std::getenv("ACCELAB_CPU_ISA")) {
-    // The variant of that name, else the best of that family.
+    // The variant of that name, else the best of the family it names (avx2-vnni: avx2 where
+    // the CPU lacks AVX-VNNI).
+    const std::string e = env;
     std::string exact, in_family;
     for (const std::string& isa : isas) {
-      if (isa == env) exact = isa;
-      if (family(isa) == env) in_family = isa;
+      if (isa == e) exact = isa;
+      if (family(isa) == e || e.rfind(family(isa) + "-", 0) == 0) in_family = isa;
     }
     if (!exact.empty()) want = exact;
     else if (!in_family.empty()) want = in_family;
