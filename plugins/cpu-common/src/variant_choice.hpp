@@ -40,7 +40,7 @@ inline bool has_avx512() {
 /// Whether `request` names `family` or a variant of it (`avx2-vnni` names the avx2 family, so
 /// the float kernels, which have no such variant, run at the level the quantized ones do).
 inline bool names_family(std::string_view request, std::string_view family) {
-  return request == family || (request.size() > family.size() && request.substr(0, family.size()) == family &&
+  return request == family || (request.starts_with(family) && request.size() > family.size() &&
                                request[family.size()] == '-');
 }
 
