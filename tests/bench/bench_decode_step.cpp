@@ -64,12 +64,25 @@ struct QuantLayers {
   std::vector<QuantMatrix> matrices;  // each owns its repacked rows
 };
 
+/// A format and how its block scales are stored: f16, or two-level (8-bit codes times a factor
+/// per row).
+struct QuantKind {
+  QuantFormat format;
+  bool two_level = false;
+  /// Bits per weight streamed, at blocks of 32 (the factors' few bits per row left out).
+  [[nodiscard]] double bits() const {
+    const double code = format == QuantFormat::q8 ? 8 : 4, sets = format == QuantFormat::q4_asym ? 2 : 1;
+    return code + sets * (two_level ? 8 : 16) / 32;
+  }
+};
+
 // Cached while the benchmarks of one `which` run (gigabytes each): a different `which` drops
 // the others.
-const QuantLayers& quant_layers(QuantFormat f, int which, int layers) {
-  static std::map<std::tuple<int, int, int>, std::unique_ptr<QuantLayers>> cache;
-  std::erase_if(cache, [&](const auto& entry) { return std::get<1>(entry.first) != which; });
-  auto& q = cache[{static_cast<int>(f), which, layers}];
+const QuantLayers& quant_layers(QuantKind kind, int which, int layers) {
+  const QuantFormat f = kind.format;
+  static std::map<std::tuple<int, bool, int, int>, std::unique_ptr<QuantLayers>> cache;
+  std::erase_if(cache, [&](const auto& entry) { return std::get<2>(entry.first) != which; });
+  auto& q = cache[{static_cast<int>(f), kind.two_level, which, layers}];
   if (q) return *q;
   q = std::make_unique<QuantLayers>();
   std::mt19937 rng(5);
@@ -81,8 +94,23 @@ const QuantLayers& quant_layers(QuantFormat f, int which, int layers) {
     std::vector<uint8_t> codes(static_cast<size_t>(s.out * (f == QuantFormat::q8 ? s.in : s.in / 2)));
     for (size_t at = 0; at < codes.size(); at += pattern.size())
       std::memcpy(codes.data() + at, pattern.data(), std::min(pattern.size(), codes.size() - at));
-    const std::vector<uint16_t> scales(static_cast<size_t>(s.out * s.in / 32), f32_to_f16(0.01f));
-    q->matrices.push_back(QuantMatrix::from({f, codes.data(), scales.data(), nullptr, s.out, s.in, 32}));
+    const auto blocks = static_cast<size_t>(s.out * s.in / 32);
+    const bool asym = f == QuantFormat::q4_asym;
+    QuantSource src{f, codes.data(), nullptr, nullptr, s.out, s.in, 32};
+    const std::vector<uint16_t> scales(kind.two_level ? 0 : blocks, f32_to_f16(0.01f)),
+        mins(kind.two_level || !asym ? 0 : blocks, f32_to_f16(-0.08f));
+    const std::vector<uint8_t> scale_codes(kind.two_level ? blocks : 0, 200);
+    const std::vector<int8_t> min_codes(kind.two_level && asym ? blocks : 0, -100);
+    const std::vector<float> scale_factors(static_cast<size_t>(s.out), 0.01f / 200), min_factors(static_cast<size_t>(s.out), 0.0008f);
+    if (kind.two_level) {
+      src.scale_codes = scale_codes.data();
+      src.scale_factors = scale_factors.data();
+      if (asym) src.min_codes = min_codes.data(), src.min_factors = min_factors.data();
+    } else {
+      src.scales = scales.data();
+      if (asym) src.mins = mins.data();
+    }
+    q->matrices.push_back(QuantMatrix::from(src));
   }
   return *q;
 }
@@ -102,11 +130,10 @@ enum class QuantPass {
 };
 
 // `rows` activation rows per product: 1 is a decode step, more a prefill (FLOP/s reported too).
-void quant_step(benchmark::State& state, QuantFormat f, int which, int threads, int64_t rows,
+void quant_step(benchmark::State& state, QuantKind kind, int which, int threads, int64_t rows,
                 QuantPass pass = QuantPass::multiply) {
   const bool read = pass == QuantPass::read;
-  const double bits = f == QuantFormat::q8 ? 8.5 : 4.5;
-  const QuantLayers& layers = quant_layers(f, which, rows == 1 ? decode_layers(bits) : kPrefillLayers);
+  const QuantLayers& layers = quant_layers(kind, which, rows == 1 ? decode_layers(kind.bits()) : kPrefillLayers);
   const QuantKernels& k = best_quant_kernels();
   const KernelTable& read_kernels = best_kernels();
   const float* x = shared_buffer("x/" + std::to_string(rows * 5632), static_cast<size_t>(rows * 5632) * 4).floats();
@@ -256,11 +283,17 @@ void register_decode_step_benchmarks() {
             {"", QuantPass::multiply}, {"read", QuantPass::read}, {"read-unjoined", QuantPass::read_unjoined}};
         for (const auto& [pass_name, pass] : passes)
           benchmark::RegisterBenchmark(("decode_step/" + std::string(name) + pass_name + suffix).c_str(),
-                                       [f = format, which, threads, p = pass](benchmark::State& s) { quant_step(s, f, which, threads, 1, p); })
+                                       [f = format, which, threads, p = pass](benchmark::State& s) { quant_step(s, {f}, which, threads, 1, p); })
               ->UseRealTime();
       }
+      // The asymmetric format, and both 4-bit formats with two-level scales (u8).
+      for (const auto& [name, kind] : {std::pair{"q4_asym", QuantKind{QuantFormat::q4_asym}}, std::pair{"q4_asym_u8", QuantKind{QuantFormat::q4_asym, true}},
+                                       std::pair{"q4_u8", QuantKind{QuantFormat::q4, true}}})
+        benchmark::RegisterBenchmark(("decode_step/" + std::string(name) + suffix).c_str(),
+                                     [k = kind, which, threads](benchmark::State& s) { quant_step(s, k, which, threads, 1); })
+            ->UseRealTime();
       benchmark::RegisterBenchmark(("prefill_step/q8" + suffix + "/rows:128").c_str(),
-                                   [which, threads](benchmark::State& s) { quant_step(s, QuantFormat::q8, which, threads, 128); })
+                                   [which, threads](benchmark::State& s) { quant_step(s, {QuantFormat::q8}, which, threads, 128); })
           ->UseRealTime();
     }
   }

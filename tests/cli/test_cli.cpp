@@ -843,4 +843,13 @@ TEST_F(CliTest, QuantizedGgufReloadsWithTheInMemoryOutputs) {
       << bad.describe();
   EXPECT_FALSE(fs::exists(dir_ / "x.gguf")) << "a failed conversion leaves no file";
   EXPECT_FALSE(fs::exists(dir_ / "x.gguf.partial"));
+  // Two-level scales have no GGUF type of the three: refused, naming the scales.
+  const RunResult two_level = run({"convert", model, (dir_ / "y.gguf").string(), "--tokenizer", tok, "--pipeline",
+                                   "quant-int4<block=32,scales=u8,exclude=\".*ffn_down.*\">"});
+  EXPECT_EQ(two_level.exit_code, 5) << two_level.describe();
+  EXPECT_NE(two_level.err.find("GGUF's Q8_0/Q4_0/Q4_1 need blocks of 32 with f16 scales along rows that are a multiple of 32 "
+                               "(this one: block 32, u8 scales"),
+            std::string::npos)
+      << two_level.describe();
+  EXPECT_FALSE(fs::exists(dir_ / "y.gguf"));
 }

@@ -24,32 +24,52 @@ const char* format_name(QuantFormat f) {
   return f == QuantFormat::q8 ? "q8" : f == QuantFormat::q4 ? "q4" : "q4_asym";
 }
 
-/// A matrix in the stored (tensor.h) layout, with its codes also kept unpacked.
+/// A matrix in the stored (tensor.h) layout, with its codes also kept unpacked: f16 scales (and
+/// mins), or two-level ones (uint8 scale and int8 min codes times a factor per row).
 struct Stored {
   QuantFormat format;
   int64_t rows, cols, block;
   std::vector<uint8_t> bytes;
   std::vector<uint16_t> scales, mins;
   std::vector<int> codes;  // [rows][cols]
+  bool two_level = false;
+  std::vector<uint8_t> scale_codes;
+  std::vector<int8_t> min_codes;
+  std::vector<float> scale_factors, min_factors;
 
   int64_t blocks() const { return (cols + block - 1) / block; }
   int code(int64_t r, int64_t c) const { return codes[static_cast<size_t>(r * cols + c)]; }
   float scale(int64_t r, int64_t c) const {
-    return f16_to_f32(scales[static_cast<size_t>(r * blocks() + c / block)]);
+    const auto i = static_cast<size_t>(r * blocks() + c / block);
+    return two_level ? scale_factors[static_cast<size_t>(r)] * static_cast<float>(scale_codes[i]) : f16_to_f32(scales[i]);
   }
   float min(int64_t r, int64_t c) const {
-    return mins.empty() ? 0.0f : f16_to_f32(mins[static_cast<size_t>(r * blocks() + c / block)]);
+    if (format != QuantFormat::q4_asym) return 0.0f;
+    const auto i = static_cast<size_t>(r * blocks() + c / block);
+    return two_level ? min_factors[static_cast<size_t>(r)] * static_cast<float>(min_codes[i]) : f16_to_f32(mins[i]);
   }
   QuantSource source() const {
-    return {format, bytes.data(), scales.data(), mins.empty() ? nullptr : mins.data(), rows, cols, block};
+    QuantSource s{format, bytes.data(), nullptr, nullptr, rows, cols, block};
+    if (two_level) {
+      s.scale_codes = scale_codes.data();
+      s.scale_factors = scale_factors.data();
+      s.min_codes = min_codes.empty() ? nullptr : min_codes.data();
+      s.min_factors = min_factors.empty() ? nullptr : min_factors.data();
+    } else {
+      s.scales = scales.data();
+      s.mins = mins.empty() ? nullptr : mins.data();
+    }
+    return s;
   }
 };
 
 /// Random codes over the format's whole range; random scales and mins, or (exact) scales of 1
-/// and small integer mins.
+/// and small integer mins. Two-level: random scale codes (0 among them) and min codes times
+/// random row factors, or (exact) factors of 1 and scale codes of 1.
 Stored make_stored(QuantFormat f, int64_t rows, int64_t cols, int64_t block, bool exact,
-                   std::mt19937& rng) {
-  Stored s{f, rows, cols, block, {}, {}, {}, {}};
+                   std::mt19937& rng, bool two_level = false) {
+  Stored s{f, rows, cols, block, {}, {}, {}, {}, false, {}, {}, {}, {}};
+  s.two_level = two_level;
   const int lo = f == QuantFormat::q8 ? -127 : f == QuantFormat::q4 ? -8 : 0;
   const int hi = f == QuantFormat::q8 ? 127 : f == QuantFormat::q4 ? 7 : 15;
   std::uniform_int_distribution<int> code(lo, hi);
@@ -70,6 +90,19 @@ Stored make_stored(QuantFormat f, int64_t rows, int64_t cols, int64_t block, boo
   std::uniform_real_distribution<float> scale(0.001f, 0.02f), min(-0.1f, 0.1f);
   std::uniform_int_distribution<int> int_min(-3, 3);
   const size_t n = static_cast<size_t>(rows * s.blocks());
+  if (two_level) {
+    std::uniform_real_distribution<float> factor(0.02f / 255, 0.08f / 255), min_factor(0.02f / 127, 0.1f / 127);
+    std::uniform_int_distribution<int> scale_code(0, 255), min_code(-127, 127), int_min_code(-3, 3);
+    for (int64_t r = 0; r < rows; ++r) {
+      s.scale_factors.push_back(exact ? 1.0f : factor(rng));
+      if (f == QuantFormat::q4_asym) s.min_factors.push_back(exact ? 1.0f : min_factor(rng));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      s.scale_codes.push_back(static_cast<uint8_t>(exact ? 1 : scale_code(rng)));
+      if (f == QuantFormat::q4_asym) s.min_codes.push_back(static_cast<int8_t>(exact ? int_min_code(rng) : min_code(rng)));
+    }
+    return s;
+  }
   for (size_t i = 0; i < n; ++i) {
     s.scales.push_back(f32_to_f16(exact ? 1.0f : scale(rng)));
     if (f == QuantFormat::q4_asym)
@@ -161,9 +194,9 @@ const QuantKernels& variant(const std::string& isa) {
 // (every value an integer below 2^24: any float summation order gives the same result) or
 // within float rounding.
 void check_products(const QuantKernels& k, QuantFormat f, int64_t outs, int64_t cols,
-                    int64_t block, bool exact) {
+                    int64_t block, bool exact, bool two_level = false) {
   std::mt19937 rng(static_cast<unsigned>(cols * 7 + block + static_cast<int>(f) * 1000 + exact));
-  const Stored w = make_stored(f, outs, cols, block, exact, rng);
+  const Stored w = make_stored(f, outs, cols, block, exact, rng, two_level);
   const QuantMatrix m = QuantMatrix::from(w.source());
   const int64_t max_rows = kRowCounts[std::size(kRowCounts) - 1], ldx = cols + 3;
   const std::vector<float> x = make_inputs(max_rows, cols, ldx, exact, rng);
@@ -178,7 +211,8 @@ void check_products(const QuantKernels& k, QuantFormat f, int64_t outs, int64_t 
     for (auto [ob, oe] : {std::pair<int64_t, int64_t>{0, outs}, {3, outs - 2}}) {
       SCOPED_TRACE(testing::Message() << k.isa << " " << format_name(f) << " cols=" << cols
                                       << " block=" << block << " rows=" << rows << " range=["
-                                      << ob << "," << oe << ")" << (exact ? " exact" : ""));
+                                      << ob << "," << oe << ")" << (exact ? " exact" : "")
+                                      << (two_level ? " two-level" : ""));
       k.quantize(m, x.data(), ldx, rows, a);
       ASSERT_EQ(a.rows(), rows);
       const int64_t ldy = outs + 1;
@@ -216,6 +250,18 @@ TEST_P(Quant, MatchesReference) {
   for (QuantFormat f : kFormats)
     for (int64_t block : {32, 64, 128})
       for (int64_t cols : {172, 64, 288, 768, 2048}) check_products(variant(GetParam()), f, 53, cols, block, false);
+}
+
+// Two-level scales (uint8 / int8 codes times a factor per row) through the same shapes: rows
+// that are one short chunk, end in one, or are whole chunks; blocks of one group and of several.
+TEST_P(Quant, TwoLevelScales) {
+  for (QuantFormat f : kFormats)
+    for (int64_t block : {32, 128})
+      for (int64_t cols : {172, 64, 288, 600, 1312, 2048}) {
+        check_products(variant(GetParam()), f, 53, cols, block, true, true);
+        check_products(variant(GetParam()), f, 53, cols, block, false, true);
+      }
+  for (QuantFormat f : kFormats) check_products(variant(GetParam()), f, 131, 4096, 32, false, true);
 }
 
 // Rows of 4096 codes and 131 outputs: a multi-pass product walks the output range in blocks of
@@ -279,17 +325,47 @@ INSTANTIATE_TEST_SUITE_P(Variants, Quant, ::testing::ValuesIn(available_quant_is
 
 TEST(QuantFormats, DequantizeFollowsTheDefinition) {
   std::mt19937 rng(5);
-  for (QuantFormat f : kFormats) {
-    const Stored w = make_stored(f, 3, 77, 64, false, rng);
-    std::vector<float> row(77);
-    for (int64_t r = 0; r < w.rows; ++r) {
-      dequantize_row(w.source(), r, row.data());
-      for (int64_t c = 0; c < w.cols; ++c) {
-        const float want = w.scale(r, c) * float(w.code(r, c)) + w.min(r, c);
-        EXPECT_EQ(dequantize(w.source(), r, c), want) << format_name(f) << " " << r << "," << c;
-        EXPECT_EQ(row[static_cast<size_t>(c)], want);
+  for (bool two_level : {false, true})
+    for (QuantFormat f : kFormats) {
+      const Stored w = make_stored(f, 3, 77, 64, false, rng, two_level);
+      const QuantMatrix m = QuantMatrix::from(w.source());
+      std::vector<float> row(77);
+      for (int64_t r = 0; r < w.rows; ++r) {
+        dequantize_row(w.source(), r, row.data());
+        for (int64_t c = 0; c < w.cols; ++c) {
+          const float want = w.scale(r, c) * float(w.code(r, c)) + w.min(r, c);
+          EXPECT_EQ(dequantize(w.source(), r, c), want) << format_name(f) << " " << r << "," << c;
+          EXPECT_EQ(row[static_cast<size_t>(c)], want);
+          EXPECT_EQ(m.block_scale(r, c / 64), w.scale(r, c));
+          EXPECT_EQ(m.block_min(r, c / 64), w.min(r, c));
+        }
       }
     }
+}
+
+// Two-level records: a byte per scale (then per min), so a 2048-wide row of blocks of 32 keeps
+// its 64 scale codes and 64 min codes in two cache lines where f16 took four; the factors count
+// in the stream's bytes.
+TEST(QuantFormats, TwoLevelRecordsHoldOneBytePerScale) {
+  std::mt19937 rng(8);
+  for (QuantFormat f : kFormats) {
+    const Stored w = make_stored(f, 10, 2048, 32, false, rng, true);
+    const QuantMatrix m = QuantMatrix::from(w.source());
+    const int64_t sets = f == QuantFormat::q4_asym ? 2 : 1;
+    EXPECT_TRUE(m.two_level_);
+    EXPECT_EQ(m.scale_stride_, sets * 64);
+    EXPECT_EQ(m.stream_bytes(), 10u * static_cast<uint64_t>(m.row_stride_) + 10u * 4 * static_cast<uint64_t>(sets));
+    for (int64_t r = 0; r < 10; ++r) {
+      EXPECT_EQ(m.row_scale_codes(r) - static_cast<const uint8_t*>(m.codes_), m.scales_offset(r));
+      for (int64_t b = 0; b < 64; ++b) {
+        EXPECT_EQ(m.row_scale_codes(r)[b], w.scale_codes[static_cast<size_t>(r * 64 + b)]);
+        if (f == QuantFormat::q4_asym) {
+          EXPECT_EQ(m.row_min_codes(r)[b], w.min_codes[static_cast<size_t>(r * 64 + b)]);
+        }
+      }
+    }
+    EXPECT_EQ(m.scale_factors_.size(), 16u);  // two panels
+    EXPECT_EQ(m.scale_factors_[15], 0.0f);
   }
 }
 
@@ -402,6 +478,21 @@ TEST(QuantFormats, FromValidates) {
   s.format = QuantFormat::q4;
   s.mins = nullptr;
   EXPECT_NO_THROW((void)QuantMatrix::from(s));
+
+  const Stored t = make_stored(QuantFormat::q4_asym, 2, 64, 32, false, rng, true);
+  s = t.source();
+  EXPECT_NO_THROW((void)QuantMatrix::from(s));
+  s.scale_factors = nullptr;
+  expect_invalid(s, "scale_factors");
+  s = t.source();
+  s.min_factors = nullptr;
+  expect_invalid(s, "min");
+  s = t.source();
+  s.min_codes = nullptr;
+  expect_invalid(s, "min");
+  s = t.source();
+  s.scales = w.scales.data();
+  expect_invalid(s, "both");
 }
 
 std::string family(const std::string& isa) {

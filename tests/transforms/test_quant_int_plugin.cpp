@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "block_quantize.hpp"
@@ -44,7 +45,9 @@ class TestHost {
       auto* self = static_cast<TestHost*>(ctx);
       self->tensors_[static_cast<size_t>(index)] = *t;
       self->tensors_[static_cast<size_t>(index)].name = self->names_[static_cast<size_t>(index)].c_str();
-      for (const void* p : {static_cast<const void*>(t->data), t->quant.scales, t->quant.mins}) self->keep(p);
+      for (const void* p : {static_cast<const void*>(t->data), t->quant.scales, t->quant.mins,
+                            static_cast<const void*>(t->quant.scale_factors), static_cast<const void*>(t->quant.min_factors)})
+        self->keep(p);
       return ACCELAB_STATUS_OK;
     };
     host_.record = [](void* ctx, const char* key, const char* json, accelab_error*) {
@@ -191,6 +194,15 @@ TEST(QuantIntPlugin, BlockMustBeAPositiveMultipleOf32) {
   EXPECT_THROW(Instance("quant-int8", {{"block", "16"}}, host), std::exception);  // below the declared range
 }
 
+TEST(QuantIntPlugin, ScalesMustBeF16OrU8) {
+  TestHost host;
+  for (const char* name : {"quant-int8", "quant-int4", "quant-int4-calibrated"}) {
+    EXPECT_THROW(Instance(name, {{"scales", "u4"}}, host), std::exception) << name;  // the declared choices
+    Instance good(name, {{"scales", "u8"}}, host);
+    EXPECT_EQ(good.created(), ACCELAB_STATUS_OK) << good.message();
+  }
+}
+
 TEST(QuantIntPlugin, BadRegexIsRejectedAtCreate) {
   TestHost host;
   Instance bad("quant-int4", {{"include", "blk.("}}, host);
@@ -211,15 +223,21 @@ struct Expected {
   accelab_dtype dtype;
   accelab_quant_scheme quant_scheme;
   uint32_t bits;
+  const char* scales = nullptr;  ///< the `scales` parameter, or the default (f16)
+
+  [[nodiscard]] bool two_level() const { return scales != nullptr && std::string_view(scales) == "u8"; }
 };
 
-void PrintTo(const Expected& e, std::ostream* os) { *os << e.strategy << (e.scheme ? e.scheme : ""); }
+void PrintTo(const Expected& e, std::ostream* os) {
+  *os << e.strategy << (e.scheme ? e.scheme : "") << (e.scales ? e.scales : "");
+}
 
 class Formats : public ::testing::TestWithParam<Expected> {
  protected:
   std::vector<ParamSetting> params(const char* block) const {
     std::vector<ParamSetting> p{{"block", block}};
     if (GetParam().scheme) p.push_back({"scheme", GetParam().scheme});
+    if (GetParam().scales) p.push_back({"scales", GetParam().scales});
     return p;
   }
 };
@@ -235,7 +253,7 @@ TEST_P(Formats, PlanDeclaresTheQuantizedMetadataWithoutData) {
   EXPECT_EQ(t.quant.scheme, GetParam().quant_scheme);
   EXPECT_EQ(t.quant.bits, GetParam().bits);
   EXPECT_EQ(t.quant.block_size, 64u);
-  EXPECT_EQ(t.quant.scale_dtype, ACCELAB_DTYPE_F16);
+  EXPECT_EQ(t.quant.scale_dtype, GetParam().two_level() ? ACCELAB_DTYPE_U8 : ACCELAB_DTYPE_F16);
   EXPECT_EQ(t.nbytes, GetParam().bits == 8 ? 64u * 172 : 64u * 86);
   EXPECT_EQ(t.data, nullptr);
 
@@ -262,15 +280,24 @@ TEST_P(Formats, ApplyStoresWhatPlanPromisedAndRecordsIt) {
   EXPECT_EQ(t.dtype, planned.dtype);
   EXPECT_EQ(t.nbytes, planned.nbytes);
   EXPECT_EQ(t.quant.block_size, 128u);
+  const bool asym = GetParam().quant_scheme == ACCELAB_QUANT_SCHEME_ASYMMETRIC, two_level = GetParam().two_level();
   ASSERT_NE(t.quant.scales, nullptr);
-  EXPECT_EQ(t.quant.mins != nullptr, GetParam().quant_scheme == ACCELAB_QUANT_SCHEME_ASYMMETRIC);
+  EXPECT_EQ(t.quant.mins != nullptr, asym);
+  EXPECT_EQ(t.quant.scale_dtype, two_level ? ACCELAB_DTYPE_U8 : ACCELAB_DTYPE_F16);
+  EXPECT_EQ(t.quant.scale_factors != nullptr, two_level);
+  EXPECT_EQ(t.quant.min_factors != nullptr, two_level && asym);
 
-  const auto f = GetParam().bits == 8 ? quant::IntFormat::q8
-                 : GetParam().quant_scheme == ACCELAB_QUANT_SCHEME_ASYMMETRIC ? quant::IntFormat::q4_asym
-                                                                               : quant::IntFormat::q4;
-  const quant::QuantizedMatrix m{f, 64, 172, 128, static_cast<uint8_t*>(t.data),
-                                 static_cast<uint16_t*>(const_cast<void*>(t.quant.scales)),
-                                 static_cast<uint16_t*>(const_cast<void*>(t.quant.mins))};
+  const auto f = GetParam().bits == 8 ? quant::IntFormat::q8 : asym ? quant::IntFormat::q4_asym : quant::IntFormat::q4;
+  quant::QuantizedMatrix m{f, 64, 172, 128, static_cast<uint8_t*>(t.data)};
+  if (two_level) {
+    m.scale_codes = static_cast<uint8_t*>(const_cast<void*>(t.quant.scales));
+    m.min_codes = static_cast<int8_t*>(const_cast<void*>(t.quant.mins));
+    m.scale_factors = const_cast<float*>(t.quant.scale_factors);
+    m.min_factors = const_cast<float*>(t.quant.min_factors);
+  } else {
+    m.scales = static_cast<uint16_t*>(const_cast<void*>(t.quant.scales));
+    m.mins = static_cast<uint16_t*>(const_cast<void*>(t.quant.mins));
+  }
   double sum_sq = 0.0, max_abs = 0.0;
   for (int64_t r = 0; r < 64; ++r)
     for (int64_t c = 0; c < 172; ++c) {
@@ -289,8 +316,9 @@ TEST_P(Formats, ApplyStoresWhatPlanPromisedAndRecordsIt) {
   EXPECT_EQ(down["cols"], 172);
   EXPECT_NEAR(down["rmse"].get<double>(), std::sqrt(sum_sq / (64 * 172)), 1e-9);
   EXPECT_NEAR(down["max_abs"].get<double>(), max_abs, 1e-9);
-  const double side = GetParam().quant_scheme == ACCELAB_QUANT_SCHEME_ASYMMETRIC ? 4.0 : 2.0;
-  const double bpw = (static_cast<double>(planned.nbytes) + 64 * 2 * side) * 8 / (64 * 172);
+  // Per row, 2 blocks of f16 scales (and mins), or of one byte each plus an f32 factor.
+  const double sets = asym ? 2.0 : 1.0, side = two_level ? sets * (2 + 4) : sets * 2 * 2;
+  const double bpw = (static_cast<double>(planned.nbytes) + 64 * side) * 8 / (64 * 172);
   EXPECT_NEAR(down["bits_per_weight"].get<double>(), bpw, 1e-12);
   EXPECT_GT(rec.at("bits_per_weight").get<double>(), GetParam().bits);
   ASSERT_EQ(rec.at("skipped").size(), 1u);
@@ -304,10 +332,16 @@ INSTANTIATE_TEST_SUITE_P(
                       Expected{"quant-int4", "sym", ACCELAB_DTYPE_I4, ACCELAB_QUANT_SCHEME_SYMMETRIC, 4},
                       Expected{"quant-int4", "asym", ACCELAB_DTYPE_U4, ACCELAB_QUANT_SCHEME_ASYMMETRIC, 4},
                       Expected{"quant-int4-calibrated", "sym", ACCELAB_DTYPE_I4, ACCELAB_QUANT_SCHEME_SYMMETRIC, 4},
-                      Expected{"quant-int4-calibrated", "asym", ACCELAB_DTYPE_U4, ACCELAB_QUANT_SCHEME_ASYMMETRIC, 4}),
+                      Expected{"quant-int4-calibrated", "asym", ACCELAB_DTYPE_U4, ACCELAB_QUANT_SCHEME_ASYMMETRIC, 4},
+                      Expected{"quant-int8", nullptr, ACCELAB_DTYPE_I8, ACCELAB_QUANT_SCHEME_SYMMETRIC, 8, "u8"},
+                      Expected{"quant-int4", "sym", ACCELAB_DTYPE_I4, ACCELAB_QUANT_SCHEME_SYMMETRIC, 4, "u8"},
+                      Expected{"quant-int4", "asym", ACCELAB_DTYPE_U4, ACCELAB_QUANT_SCHEME_ASYMMETRIC, 4, "u8"},
+                      Expected{"quant-int4-calibrated", "asym", ACCELAB_DTYPE_U4, ACCELAB_QUANT_SCHEME_ASYMMETRIC, 4, "u8"},
+                      Expected{"quant-int4", "asym", ACCELAB_DTYPE_U4, ACCELAB_QUANT_SCHEME_ASYMMETRIC, 4, "f16"}),
     [](const auto& info) {
       std::string name = info.param.strategy;
       if (info.param.scheme) name += std::string("_") + info.param.scheme;
+      if (info.param.scales) name += std::string("_") + info.param.scales;
       for (char& c : name)
         if (c == '-') c = '_';
       return name;

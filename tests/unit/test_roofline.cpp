@@ -104,6 +104,24 @@ TEST(RooflineDecodeCost, QuantizedWeightsCountTheirStorageNotTheirElements) {
   EXPECT_EQ(cost.matmul_flops_per_token, 2 * kMatrixElements);  // the same multiplications
 }
 
+TEST(RooflineDecodeCost, TwoLevelScalesCountOneBytePerScaleAndMinAndTheRowFactors) {
+  auto model = make_model(false);
+  // blk.0.attn_q as asymmetric 4-bit codes, blocks of 4, two-level: per row kDim / 2 bytes of
+  // codes, kDim / 4 scale codes and as many min codes, and two f32 factors.
+  accelab_tensor q = f32_view(kDim, kDim);
+  q.dtype = ACCELAB_DTYPE_U4;
+  q.nbytes = kDim * kDim / 2;
+  q.quant.scheme = ACCELAB_QUANT_SCHEME_ASYMMETRIC;
+  q.quant.bits = 4;
+  q.quant.block_size = 4;
+  q.quant.scale_dtype = ACCELAB_DTYPE_U8;
+  model->replace_tensor(model->find("blk.0.attn_q.weight"), q);
+  const DecodeCost cost = decode_cost(*model);
+  const uint64_t f32_q = kDim * kDim * sizeof(float);
+  const uint64_t q4 = kDim * (kDim / 2 + 2 * (kDim / 4) + 2 * sizeof(float));
+  EXPECT_EQ(cost.bytes_per_decode_step, kMatrixElements * sizeof(float) - f32_q + q4);
+}
+
 TEST(RooflineRates, BandwidthBoundDecodeAndPrefillAgainstGemm) {
   const DecodeCost cost{1'000'000'000, 2'000'000'000};
   // 20 GB/s over 1 GB: 20 steps/s; 100 GFLOP/s over 2 GFLOP/token: 50 tokens/s.

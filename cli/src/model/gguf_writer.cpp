@@ -2,6 +2,7 @@
 // to the alignment, then each tensor's data at an aligned offset.
 #include "model/gguf_writer.hpp"
 
+#include <accelab/plugin.hpp>
 #include <fmt/format.h>
 
 #include <cctype>
@@ -124,8 +125,9 @@ OutTensor out_tensor(const accelab_tensor& t) {
       if (t.quant.block_size != 32 || t.quant.scale_dtype != ACCELAB_DTYPE_F16 || cols % 32 != 0 ||
           (t.dtype == ACCELAB_DTYPE_U4 ? !asym : !sym))
         throw ConfigError(fmt::format("tensor '{}': GGUF's Q8_0/Q4_0/Q4_1 need blocks of 32 with f16 scales along rows that are a multiple "
-                                      "of 32 (this one: block {}, {} columns); quantize with block=32 and leave such tensors out (exclude=...)",
-                                      o.name, t.quant.block_size, cols));
+                                      "of 32 (this one: block {}, {} scales, {} columns); quantize with block=32, scales=f16 and leave such "
+                                      "tensors out (exclude=...)",
+                                      o.name, t.quant.block_size, dtype_name(t.quant.scale_dtype), cols));
       o.bytes = to_ggml_blocks(t, rows, cols, o.type);
       o.nbytes = o.bytes.size();
       return o;

@@ -86,8 +86,10 @@ uint64_t tensor_storage_bytes(const accelab_tensor& t) {
     uint64_t blocks = static_cast<uint64_t>(rows) *
                       ((static_cast<uint64_t>(last) + t.quant.block_size - 1) / t.quant.block_size);
     uint64_t scale_bytes = dtype_bits(t.quant.scale_dtype) / 8;
-    bytes += blocks * scale_bytes;
-    if (t.quant.scheme == ACCELAB_QUANT_SCHEME_ASYMMETRIC) bytes += blocks * scale_bytes;
+    const uint64_t sets = t.quant.scheme == ACCELAB_QUANT_SCHEME_ASYMMETRIC ? 2 : 1;
+    bytes += sets * blocks * scale_bytes;
+    // Two-level scales: an f32 factor per row for the scales and one for the mins (tensor.h).
+    if (t.quant.scale_dtype == ACCELAB_DTYPE_U8) bytes += sets * static_cast<uint64_t>(rows) * sizeof(float);
   }
   if (t.sparsity.mask != nullptr) bytes += (static_cast<uint64_t>(element_count(t)) + 7) / 8;
   if (t.sparsity.kept_index != nullptr)

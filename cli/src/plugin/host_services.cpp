@@ -35,6 +35,8 @@ accelab_status host_replace_tensor(void*, accelab_model* model, int32_t index,
     adopt(replacement->data);
     adopt(replacement->quant.scales);
     adopt(replacement->quant.mins);
+    adopt(replacement->quant.scale_factors);
+    adopt(replacement->quant.min_factors);
     adopt(replacement->sparsity.mask);
     adopt(replacement->sparsity.kept_index);
   }

@@ -39,7 +39,7 @@ extern "C" {
 /** ABI major version: changes only when existing layouts or meanings change. */
 #define ACCELAB_ABI_MAJOR 1
 /** ABI minor version: bumped when fields or enum values are appended. */
-#define ACCELAB_ABI_MINOR 1
+#define ACCELAB_ABI_MINOR 2
 
 /** Marks the entry function as exported even when building with -fvisibility=hidden. */
 #if defined(_WIN32)

@@ -54,15 +54,27 @@ typedef enum accelab_quant_scheme {
  * Block quantization descriptor. Blocks run along the last dimension: row r, columns
  * [b * block_size, (b + 1) * block_size) share scale `scales[r * blocks_per_row + b]`, where
  * blocks_per_row = ceil(last_dim / block_size). A per-channel scale is block_size == last_dim.
+ *
+ * Two-level scales (`scale_dtype` U8, ABI 1.2): the block scales are themselves quantized per
+ * row, as in QLoRA's double quantization and llama.cpp's K-quants. `scales` holds uint8 codes and
+ * `mins` int8 codes, and row r's f32 factors turn them into values:
+ *   scale = scale_factors[r] * (float)scales[r * blocks_per_row + b]   (computed in f32)
+ *   min   = min_factors[r] * (float)mins[r * blocks_per_row + b]
+ * One byte per scale (and min) instead of two: a 4-bit block of 32 weights stores 4.25 (SYMMETRIC)
+ * or 4.5 (ASYMMETRIC) bits per weight instead of 4.5 or 5.0, plus 32 or 64 bits per row.
  */
 typedef struct accelab_quant {
   accelab_quant_scheme scheme; /**< NONE for unquantized tensors (all other fields zero). */
   uint32_t bits;               /**< Code width in bits (8 or 4 today); matches `dtype`. */
   uint32_t block_size;         /**< Number of consecutive codes sharing one scale. */
-  accelab_dtype scale_dtype;   /**< Type of `scales` and `mins`: F32, F16 or BF16. */
+  accelab_dtype scale_dtype;   /**< Type of `scales` and `mins`: F32, F16 or BF16, or U8 for
+                                    two-level scales (uint8 scales, int8 mins; see above). */
   const void* scales;          /**< One scale per block, row-major [rows, blocks_per_row]. */
   const void* mins;            /**< ASYMMETRIC only: one offset per block; NULL otherwise. */
-  uint64_t reserved[4];        /**< Zero. Room for later fields without a major version bump. */
+  const float* scale_factors;  /**< U8 scales only: one f32 factor per row; NULL otherwise (1.2). */
+  const float* min_factors;    /**< U8 scales, ASYMMETRIC only: one f32 factor per row; NULL
+                                    otherwise (1.2). */
+  uint64_t reserved[2];        /**< Zero. Room for later fields without a major version bump. */
 } accelab_quant;
 
 /** How a pruned tensor records which weights survive. */

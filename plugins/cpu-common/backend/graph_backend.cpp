@@ -45,8 +45,8 @@ bool quant_format(const accelab_tensor& t, QuantFormat& out, std::string& why) {
           " blocks (kernels: int8 symmetric, int4 symmetric, uint4 asymmetric)";
     return false;
   }
-  if (q.scale_dtype != ACCELAB_DTYPE_F16) {
-    why = "reads f16 block scales only; the scales are " + std::string(accelab::dtype_name(q.scale_dtype));
+  if (q.scale_dtype != ACCELAB_DTYPE_F16 && q.scale_dtype != ACCELAB_DTYPE_U8) {
+    why = "reads f16 or two-level (u8) block scales only; the scales are " + std::string(accelab::dtype_name(q.scale_dtype));
     return false;
   }
   if (q.block_size == 0 || q.block_size % 32 != 0) {
@@ -60,8 +60,15 @@ QuantSource quant_source(const accelab_tensor& t, QuantFormat f) {
   QuantSource s;
   s.format = f;
   s.codes = t.data;
-  s.scales = static_cast<const uint16_t*>(t.quant.scales);
-  s.mins = static_cast<const uint16_t*>(t.quant.mins);
+  if (t.quant.scale_dtype == ACCELAB_DTYPE_U8) {
+    s.scale_codes = static_cast<const uint8_t*>(t.quant.scales);
+    s.min_codes = static_cast<const int8_t*>(t.quant.mins);
+    s.scale_factors = t.quant.scale_factors;
+    s.min_factors = t.quant.min_factors;
+  } else {
+    s.scales = static_cast<const uint16_t*>(t.quant.scales);
+    s.mins = static_cast<const uint16_t*>(t.quant.mins);
+  }
   s.rows = t.shape[0];
   s.cols = t.ndim > 1 ? t.shape[1] : 1;
   s.block = t.quant.block_size;

@@ -112,8 +112,6 @@ const uint16_t* pack_bf16_panel(const QuantMatrix& w, int64_t o0, int64_t n) {
       for (int64_t g = 0; g < groups; ++g) std::memset(panel + (g * kPanel + m) * kGroup, 0, 2 * kGroup);
       continue;
     }
-    const uint16_t* scales = w.row_scales(o0 + m);
-    const uint16_t* mins = F == QuantFormat::q4_asym ? w.row_mins(o0 + m) : nullptr;
     for (int64_t c = 0; c < chunks; ++c) {
       __m512i v[8];
       load_signed_chunk<F>(w, o0 + m, c, v);
@@ -121,8 +119,8 @@ const uint16_t* pack_bf16_panel(const QuantMatrix& w, int64_t o0, int64_t n) {
       for (int64_t l = 0; l < kChunkGroups && c * kChunkGroups + l < groups; ++l) {
         const int64_t g = c * kChunkGroups + l;
         const int64_t block = w.group_block_[static_cast<size_t>(g)];
-        const __m512 s = _mm512_set1_ps(_cvtsh_ss(scales[block]));
-        const __m512 mn = _mm512_set1_ps(mins ? _cvtsh_ss(mins[block]) : 0.0f);
+        const __m512 s = _mm512_set1_ps(w.block_scale(o0 + m, block));
+        const __m512 mn = _mm512_set1_ps(w.block_min(o0 + m, block));
         const int8_t* codes = natural + l * kGroup;
         const __m512 lo = _mm512_fmadd_ps(codes_to_floats(codes), s, mn);
         const __m512 hi = _mm512_fmadd_ps(codes_to_floats(codes + 16), s, mn);

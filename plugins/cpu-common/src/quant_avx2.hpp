@@ -79,11 +79,13 @@ inline __m256i dot_group(__m256i u, __m256i x) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
 }
 
-// Per-group f16 values (scales or mins) of one row for the 8 groups of an octet.
+// Per-group values (scales or mins) of one row for the 8 groups of an octet: f16, or two-level
+// codes times the row's factor (QuantSource).
 struct OctetBlocks {
   int64_t first, count;
   __m256i lane;
   bool per_group;  // blocks of one group (32 weights): lane is the identity
+  bool two_level;
 
   OctetBlocks(const QuantMatrix& w, int64_t k) {
     const int32_t* gb = w.group_block_.data() + k * kOctet;
@@ -91,6 +93,7 @@ struct OctetBlocks {
     count = w.blocks_per_row_ - first;
     lane = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb)), _mm256_set1_epi32(gb[0]));
     per_group = w.groups_per_block_ == 1;
+    two_level = w.two_level_;
   }
   __m256 expand(const uint16_t* row) const {
     __m128i h;
@@ -103,6 +106,29 @@ struct OctetBlocks {
     }
     const __m256 v = _mm256_cvtph_ps(h);
     return per_group ? v : _mm256_permutevar8x32_ps(v, lane);
+  }
+  template <bool kSigned>
+  __m256 expand_codes(const void* row, float factor) const {
+    const uint8_t* at = static_cast<const uint8_t*>(row) + first;
+    __m128i b;
+    if (count >= kOctet) {
+      b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(at));
+    } else {
+      uint8_t bytes[16] = {};
+      std::memcpy(bytes, at, static_cast<size_t>(count));
+      b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes));
+    }
+    const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(kSigned ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b)),
+                                   _mm256_set1_ps(factor));
+    return per_group ? v : _mm256_permutevar8x32_ps(v, lane);
+  }
+  __m256 scales(const QuantMatrix& w, int64_t o) const {
+    return two_level ? expand_codes<false>(w.row_scale_codes(o), w.scale_factors_[static_cast<size_t>(o)])
+                     : expand(w.row_scales(o));
+  }
+  __m256 mins(const QuantMatrix& w, int64_t o) const {
+    return two_level ? expand_codes<true>(w.row_min_codes(o), w.min_factors_[static_cast<size_t>(o)])
+                     : expand(w.row_mins(o));
   }
 };
 
@@ -222,8 +248,8 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
     if constexpr (kHold)
 #pragma GCC unroll 4
       for (int g = 0; g < G; ++g) {
-        held_sw[g] = blocks.expand(w.row_scales(o[g]));
-        if constexpr (kAsym) held_mw[g] = blocks.expand(w.row_mins(o[g]));
+        held_sw[g] = blocks.scales(w, o[g]);
+        if constexpr (kAsym) held_mw[g] = blocks.mins(w, o[g]);
       }
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
@@ -239,10 +265,10 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
 #pragma GCC unroll 4
       for (int g = 0; g < G; ++g) {
         if constexpr (kBiasShift > 0) isum[g] = _mm256_sub_epi32(isum[g], bias);
-        const __m256 sw = kHold ? held_sw[g] : blocks.expand(w.row_scales(o[g]));
+        const __m256 sw = kHold ? held_sw[g] : blocks.scales(w, o[g]);
         acc[r][g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[g]), _mm256_mul_ps(sw, dx), acc[r][g]);
         if constexpr (kAsym)
-          acc[r][g] = _mm256_fmadd_ps(kHold ? held_mw[g] : blocks.expand(w.row_mins(o[g])), dsum, acc[r][g]);
+          acc[r][g] = _mm256_fmadd_ps(kHold ? held_mw[g] : blocks.mins(w, o[g]), dsum, acc[r][g]);
       }
     }
   };

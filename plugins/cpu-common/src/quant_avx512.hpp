@@ -155,6 +155,38 @@ struct ChunkBlocks {
     const __m512 s = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, row + first));
     return per_group ? s : _mm512_permutexvar_ps(lane, s);
   }
+  // Two-level scales: the row's uint8 (kSigned: int8 min) codes times its factor. (Applying the
+  // scale factor to each row's finished sum instead, and the min codes times min over scale
+  // factor, measured no faster from DRAM: q4_u8 one thread 24-25 against 27 GB/s, q4_asym_u8
+  // alike, alternating builds.)
+  template <bool kSigned>
+  __m512 expand_codes(const void* row, float factor) const {
+    const __m128i b = _mm_maskz_loadu_epi8(mask, static_cast<const uint8_t*>(row) + first);
+    const __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(kSigned ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b)),
+                                   _mm512_set1_ps(factor));
+    return per_group ? s : _mm512_permutexvar_ps(lane, s);
+  }
+  // Row `record`'s scales (kMins: mins) for the chunk; `factor` its two-level factor (kTwoLevel).
+  template <bool kTwoLevel, bool kMins>
+  __m512 values(const QuantMatrix& w, const uint8_t* record, float factor) const {
+    if constexpr (kTwoLevel) return expand_codes<kMins>(record + (kMins ? w.blocks_per_row_ : 0), factor);
+    else return expand(reinterpret_cast<const uint16_t*>(record) + (kMins ? w.blocks_per_row_ : 0));
+  }
+};
+
+// Each row's two-level factors from row o (nullptr for f16 scales: never read).
+struct RowFactors {
+  const float* scale = nullptr;
+  const float* min = nullptr;
+  RowFactors(const QuantMatrix& w, int64_t o) {
+    if (!w.two_level_) return;
+    scale = w.scale_factors_.data() + o;
+    if (w.format_ == QuantFormat::q4_asym) min = w.min_factors_.data() + o;
+  }
+  template <bool kTwoLevel>
+  float scale_at(int g) const { return kTwoLevel ? scale[g] : 0.0f; }
+  template <bool kTwoLevel>
+  float min_at(int g) const { return kTwoLevel ? min[g] : 0.0f; }
 };
 
 // acc[r][g] += the products of chunk c of rows o0 .. o0 + G with activation rows r0 .. r0 + R of
@@ -164,11 +196,12 @@ struct ChunkBlocks {
 // in registers only while every index into them is a constant, and with more than one copy of
 // this body in decode_rows (one per chunk width) GCC's own unrolling budget ran out before the
 // second (its sums then went to the stack, a store and a load per vpdpbusd).
-template <QuantFormat F, int R, int G, int kBytes>
+template <QuantFormat F, bool kTwoLevel, int R, int G, int kBytes>
 [[gnu::always_inline]] inline void decode_chunk(const QuantMatrix& w, const QuantActivations& a,
                                                 const int8_t* xq, int64_t r0,
                                                 const uint8_t* scales0, int64_t scale_stride,
-                                                int64_t c, const uint8_t* chunk, int64_t ahead,
+                                                const RowFactors& factors, int64_t c,
+                                                const uint8_t* chunk, int64_t ahead,
                                                 __m512 (&acc)[R][G]) {
   constexpr int kVectorsPerLine = F == QuantFormat::q8 ? 1 : 2;
   constexpr bool kAsym = F == QuantFormat::q4_asym;
@@ -243,10 +276,10 @@ template <QuantFormat F, int R, int G, int kBytes>
   }
 #pragma GCC unroll 8
   for (int g = 0; g < G; ++g) {
-    const auto* scales = reinterpret_cast<const uint16_t*>(scales0 + g * scale_stride);
-    const __m512 sw = blocks.expand(scales);
+    const uint8_t* record = scales0 + g * scale_stride;
+    const __m512 sw = blocks.values<kTwoLevel, false>(w, record, factors.scale_at<kTwoLevel>(g));
     __m512 mw = _mm512_setzero_ps();
-    if constexpr (kAsym) mw = blocks.expand(scales + w.blocks_per_row_);
+    if constexpr (kAsym) mw = blocks.values<kTwoLevel, true>(w, record, factors.min_at<kTwoLevel>(g));
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       if constexpr (kOddChains) isum[r][g] = _mm512_add_epi32(isum[r][g], isum_odd[r][g]);
@@ -312,10 +345,11 @@ template <int R, int G>
 // Within a chunk the G rows are read line by line in turn (line j of every row, then line j + 1),
 // each load next to the prefetch of its row's line kStreamPrefetchBytes ahead: for the 8 rows of
 // a panel, one contiguous stream.
-template <QuantFormat F, int R, int G>
+template <QuantFormat F, bool kTwoLevel, int R, int G>
 void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
                  float* y, int64_t ldy, int64_t o0) {
   const uint8_t* row0 = w.row(o0);
+  const RowFactors factors(w, o0);
   const uint8_t* tail = w.tail_groups_ > 0 ? w.tail(o0) : nullptr;
   const auto* scales0 = reinterpret_cast<const uint8_t*>(w.row_scales(o0));
   const int64_t scale_stride = w.scale_stride_, chunks = w.full_chunks_;
@@ -329,25 +363,25 @@ void decode_rows(const QuantMatrix& w, const QuantActivations& a, const int8_t* 
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) acc[r][g] = _mm512_setzero_ps();
   for (int64_t c = 0; c < chunks; ++c)
-    decode_chunk<F, R, G, 64>(w, a, xq, r0, scales0, scale_stride, c, chunk_at<F>(row0, c), ahead, acc);
+    decode_chunk<F, kTwoLevel, R, G, 64>(w, a, xq, r0, scales0, scale_stride, factors, c, chunk_at<F>(row0, c), ahead, acc);
   // A switch, not with_tail_width: the sums must stay in this function's registers.
   switch (tail ? w.tail_line_bytes_ : 0) {
-    case 16: decode_chunk<F, R, G, 16>(w, a, xq, r0, scales0, scale_stride, chunks, tail, ahead, acc); break;
-    case 32: decode_chunk<F, R, G, 32>(w, a, xq, r0, scales0, scale_stride, chunks, tail, ahead, acc); break;
-    case 48: decode_chunk<F, R, G, 48>(w, a, xq, r0, scales0, scale_stride, chunks, tail, ahead, acc); break;
+    case 16: decode_chunk<F, kTwoLevel, R, G, 16>(w, a, xq, r0, scales0, scale_stride, factors, chunks, tail, ahead, acc); break;
+    case 32: decode_chunk<F, kTwoLevel, R, G, 32>(w, a, xq, r0, scales0, scale_stride, factors, chunks, tail, ahead, acc); break;
+    case 48: decode_chunk<F, kTwoLevel, R, G, 48>(w, a, xq, r0, scales0, scale_stride, factors, chunks, tail, ahead, acc); break;
     default: break;
   }
   store_sums<R, G>(acc, y + o0, ldy);
 }
 
 // Rows r0 .. r0 + R of `a`, each weight row of [o_begin, o_end) read once.
-template <QuantFormat F, int R>
+template <QuantFormat F, bool kTwoLevel, int R>
 void decode_pass(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
                  float* y, int64_t ldy, int64_t o_begin, int64_t o_end) {
   constexpr int G = R == 1 ? 8 : R == 2 ? 4 : 2;  // rows read in turn; R * G accumulators
   row_groups<G>(
-      o_begin, o_end, [&](int64_t o0) { decode_rows<F, R, G>(w, a, xq, r0, y, ldy, o0); },
-      [&](int64_t o) { decode_rows<F, R, 1>(w, a, xq, r0, y, ldy, o); });
+      o_begin, o_end, [&](int64_t o0) { decode_rows<F, kTwoLevel, R, G>(w, a, xq, r0, y, ldy, o0); },
+      [&](int64_t o) { decode_rows<F, kTwoLevel, R, 1>(w, a, xq, r0, y, ldy, o); });
 }
 
 // Rows that are one short chunk of 4 or 8 groups and nothing else (stories260K's 64- and
@@ -405,7 +439,7 @@ struct ShortRows {
 // y[r * ldy + o0 + m] for r < R, m < 8: the panel of rows o0 .. o0 + 8 (o0 a multiple of 8, all
 // of its rows in the matrix) with activation rows r0 .. of `a`; the rows are one short chunk of
 // kBytes lines (ShortRows).
-template <QuantFormat F, int R, int kBytes>
+template <QuantFormat F, bool kTwoLevel, int R, int kBytes>
 void short_rows_panel(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
                       float* y, int64_t ldy, int64_t o0) {
   using S = ShortRows<kBytes>;
@@ -433,14 +467,16 @@ void short_rows_panel(const QuantMatrix& w, const QuantActivations& a, const int
     }
   }
   const ChunkBlocks blocks(w, 0);
+  const RowFactors factors(w, o0);
   __m512 sw[V], mw[V];
 #pragma GCC unroll 4
   for (int v = 0; v < V; ++v) {
     __m512 s[P], m[P];
 #pragma GCC unroll 4
     for (int p = 0; p < P; ++p) {
-      s[p] = blocks.expand(w.row_scales(o0 + P * v + p));
-      if constexpr (kAsym) m[p] = blocks.expand(w.row_mins(o0 + P * v + p));
+      const uint8_t* record = w.row_scale_codes(o0 + P * v + p);  // the row's record, whichever its type
+      s[p] = blocks.values<kTwoLevel, false>(w, record, factors.scale_at<kTwoLevel>(P * v + p));
+      if constexpr (kAsym) m[p] = blocks.values<kTwoLevel, true>(w, record, factors.min_at<kTwoLevel>(P * v + p));
     }
     sw[v] = S::side_by_side(s);
     if constexpr (kAsym) mw[v] = S::side_by_side(m);
@@ -463,12 +499,12 @@ void short_rows_panel(const QuantMatrix& w, const QuantActivations& a, const int
 
 // decode_pass for rows that are one short chunk of 16- or 32-byte lines: whole panels by
 // short_rows_panel, the rows before and after them one by one.
-template <QuantFormat F, int R, int kBytes>
+template <QuantFormat F, bool kTwoLevel, int R, int kBytes>
 void short_rows_pass(const QuantMatrix& w, const QuantActivations& a, const int8_t* xq, int64_t r0,
                      float* y, int64_t ldy, int64_t o_begin, int64_t o_end) {
   row_groups<QuantMatrix::kPanelRows>(
-      o_begin, o_end, [&](int64_t o0) { short_rows_panel<F, R, kBytes>(w, a, xq, r0, y, ldy, o0); },
-      [&](int64_t o) { decode_rows<F, R, 1>(w, a, xq, r0, y, ldy, o); });
+      o_begin, o_end, [&](int64_t o0) { short_rows_panel<F, kTwoLevel, R, kBytes>(w, a, xq, r0, y, ldy, o0); },
+      [&](int64_t o) { decode_rows<F, kTwoLevel, R, 1>(w, a, xq, r0, y, ldy, o); });
 }
 
 // Weight bytes of the output block that every pass over the activation rows reads before the
@@ -486,16 +522,19 @@ void decode_avx512(const QuantMatrix& w, const QuantActivations& a, float* y, in
                                              : std::max<int64_t>(16, kPassBlockBytes / w.panel_bytes_ * QuantMatrix::kPanelRows);
   const int64_t short_bytes = w.full_chunks_ == 0 ? w.tail_line_bytes_ : 0;
   with_format(w, [&](auto format) {
-    for (int64_t b0 = o_begin; b0 < o_end; b0 += block) {
-      const int64_t b1 = std::min(o_end, b0 + block);
-      in_row_passes(a.rows_, [&](auto rows, int64_t r) {
-        constexpr QuantFormat F = format.value;
-        constexpr int R = rows.value;
-        if (short_bytes == 16) short_rows_pass<F, R, 16>(w, a, xq, r, y + r * ldy, ldy, b0, b1);
-        else if (short_bytes == 32) short_rows_pass<F, R, 32>(w, a, xq, r, y + r * ldy, ldy, b0, b1);
-        else decode_pass<F, R>(w, a, xq, r, y + r * ldy, ldy, b0, b1);
-      });
-    }
+    with_scale_levels(w, [&](auto two_level) {
+      for (int64_t b0 = o_begin; b0 < o_end; b0 += block) {
+        const int64_t b1 = std::min(o_end, b0 + block);
+        in_row_passes(a.rows_, [&](auto rows, int64_t r) {
+          constexpr QuantFormat F = format.value;
+          constexpr bool L = two_level.value;
+          constexpr int R = rows.value;
+          if (short_bytes == 16) short_rows_pass<F, L, R, 16>(w, a, xq, r, y + r * ldy, ldy, b0, b1);
+          else if (short_bytes == 32) short_rows_pass<F, L, R, 32>(w, a, xq, r, y + r * ldy, ldy, b0, b1);
+          else decode_pass<F, L, R>(w, a, xq, r, y + r * ldy, ldy, b0, b1);
+        });
+      }
+    });
   });
 }
 

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "half_scalar.hpp"
 #include "quant_layout.hpp"
 #include "quant_variants.hpp"
 
@@ -41,16 +40,14 @@ void gemm(const QuantMatrix& w, const QuantActivations& a, float* y, int64_t ldy
     const float* dx = a.d_.data() + r * a.groups_;
     const int32_t* sx = a.sum_.data() + r * a.groups_;
     for (int64_t o = o_begin; o < o_end; ++o) {
-      const uint16_t* scales = w.row_scales(o);
       float acc = 0.0f;
       for (int64_t g = 0; g < w.groups_; ++g) {
         int32_t isum = 0;
         for (int64_t j = g * kGroup; j < (g + 1) * kGroup; ++j)
           isum += weight_code(w, o, j) * x[j];
         const int64_t block = g / w.groups_per_block_;
-        acc += half_to_float(scales[block]) * dx[g] * static_cast<float>(isum);
-        if (w.format_ == QuantFormat::q4_asym)
-          acc += half_to_float(w.row_mins(o)[block]) * dx[g] * static_cast<float>(sx[g]);
+        acc += w.block_scale(o, block) * dx[g] * static_cast<float>(isum);
+        if (w.format_ == QuantFormat::q4_asym) acc += w.block_min(o, block) * dx[g] * static_cast<float>(sx[g]);
       }
       y[r * ldy + o] = acc;
     }

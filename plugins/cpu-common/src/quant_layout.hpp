@@ -182,6 +182,13 @@ void with_format(const QuantMatrix& w, Kernel kernel) {
   }
 }
 
+/// Calls kernel(std::bool_constant<two-level>{}) for how `w` stores its block scales.
+template <class Kernel>
+void with_scale_levels(const QuantMatrix& w, Kernel kernel) {
+  if (w.two_level_) kernel(std::true_type{});
+  else kernel(std::false_type{});
+}
+
 /// Zeroes the codes, scale and sum of the padding groups of row r of `out` (those past
 /// real_groups(cols_), up to groups_): the kernels read them beside the data. The SIMD quantize
 /// loops run over the groups that hold data and call this for the rest, which at stories260K's

@@ -24,6 +24,19 @@ int source_code(const QuantSource& src, int64_t r, int64_t c) {
   return src.format == QuantFormat::q4 ? (nibble ^ 8) - 8 : nibble;
 }
 
+// Block b of row r's scale and min (0 for symmetric formats) as the definition has them.
+float source_scale(const QuantSource& src, int64_t r, int64_t b) {
+  const int64_t i = r * ceil_div(src.cols, src.block) + b;
+  if (src.two_level()) return src.scale_factors[r] * static_cast<float>(src.scale_codes[i]);
+  return half_to_float(src.scales[i]);
+}
+float source_min(const QuantSource& src, int64_t r, int64_t b) {
+  if (src.format != QuantFormat::q4_asym) return 0.0f;
+  const int64_t i = r * ceil_div(src.cols, src.block) + b;
+  if (src.two_level()) return src.min_factors[r] * static_cast<float>(src.min_codes[i]);
+  return half_to_float(src.mins[i]);
+}
+
 void require(bool ok, const char* what) {
   if (ok) return;
   std::string message = "QuantMatrix::from: ";
@@ -33,8 +46,16 @@ void require(bool ok, const char* what) {
 
 void validate(const QuantSource& src) {
   require(src.codes != nullptr, "codes is null");
-  require(src.scales != nullptr, "scales is null");
-  require(src.format != QuantFormat::q4_asym || src.mins != nullptr, "mins missing for q4_asym");
+  const bool asym = src.format == QuantFormat::q4_asym;
+  if (src.two_level()) {
+    require(src.scales == nullptr && src.mins == nullptr, "both f16 and two-level scales given");
+    require(src.scale_factors != nullptr, "scale_factors missing for two-level scales");
+    require(!asym || (src.min_codes != nullptr && src.min_factors != nullptr),
+            "min codes or min_factors missing for two-level q4_asym");
+  } else {
+    require(src.scales != nullptr, "scales is null");
+    require(!asym || src.mins != nullptr, "mins missing for q4_asym");
+  }
   require(src.rows > 0, "rows must be positive");
   require(src.cols > 0, "cols must be positive");
   if (src.block <= 0 || src.block % kGroup != 0) {
@@ -68,10 +89,15 @@ std::shared_ptr<void> repack(const QuantSource& src, const QuantMatrix& m) {
       if (src.format == QuantFormat::q8) byte = stored;
       else byte |= static_cast<uint8_t>(stored << nibble_shift(c));
     }
-    uint8_t* scales = out.get() + m.scales_offset(r);
-    std::memcpy(scales, src.scales + r * blocks, static_cast<size_t>(blocks) * 2);
-    if (src.format == QuantFormat::q4_asym)
-      std::memcpy(scales + 2 * blocks, src.mins + r * blocks, static_cast<size_t>(blocks) * 2);
+    uint8_t* record = out.get() + m.scales_offset(r);
+    const bool asym = src.format == QuantFormat::q4_asym;
+    if (src.two_level()) {
+      std::memcpy(record, src.scale_codes + r * blocks, static_cast<size_t>(blocks));
+      if (asym) std::memcpy(record + blocks, src.min_codes + r * blocks, static_cast<size_t>(blocks));
+    } else {
+      std::memcpy(record, src.scales + r * blocks, static_cast<size_t>(blocks) * 2);
+      if (asym) std::memcpy(record + 2 * blocks, src.mins + r * blocks, static_cast<size_t>(blocks) * 2);
+    }
   }
   return out;
 }
@@ -79,9 +105,19 @@ std::shared_ptr<void> repack(const QuantSource& src, const QuantMatrix& m) {
 }  // namespace
 
 float dequantize(const QuantSource& src, int64_t r, int64_t c) {
-  const int64_t block = r * ceil_div(src.cols, src.block) + c / src.block;
-  const float value = half_to_float(src.scales[block]) * static_cast<float>(source_code(src, r, c));
-  return src.format == QuantFormat::q4_asym ? value + half_to_float(src.mins[block]) : value;
+  const float value = source_scale(src, r, c / src.block) * static_cast<float>(source_code(src, r, c));
+  return src.format == QuantFormat::q4_asym ? value + source_min(src, r, c / src.block) : value;
+}
+
+float QuantMatrix::block_scale(int64_t o, int64_t b) const {
+  if (two_level_) return scale_factors_[static_cast<size_t>(o)] * static_cast<float>(row_scale_codes(o)[b]);
+  return half_to_float(row_scales(o)[b]);
+}
+
+float QuantMatrix::block_min(int64_t o, int64_t b) const {
+  if (format_ != QuantFormat::q4_asym) return 0.0f;
+  if (two_level_) return min_factors_[static_cast<size_t>(o)] * static_cast<float>(row_min_codes(o)[b]);
+  return half_to_float(row_mins(o)[b]);
 }
 
 void dequantize_row(const QuantSource& src, int64_t r, float* out) {
@@ -113,7 +149,8 @@ QuantMatrix QuantMatrix::from(const QuantSource& src) {
   // they were a second stream per row that the hardware prefetcher lost track of
   // (plugins/cpu-common/README.md, "Decode").
   const int64_t scale_sets = src.format == QuantFormat::q4_asym ? 2 : 1;
-  m.scale_stride_ = ceil_div(scale_sets * 2 * m.blocks_per_row_, 64) * 64;
+  m.two_level_ = src.two_level();
+  m.scale_stride_ = ceil_div(scale_sets * (m.two_level_ ? 1 : 2) * m.blocks_per_row_, 64) * 64;
   m.row_stride_ = m.row_bytes_ + m.scale_stride_;
   m.panel_bytes_ = QuantMatrix::kPanelRows * m.row_stride_;
   m.owned_ = repack(src, m);
@@ -122,6 +159,18 @@ QuantMatrix QuantMatrix::from(const QuantSource& src) {
   for (size_t g = 0; g < m.group_block_.size(); ++g)
     m.group_block_[g] = static_cast<int32_t>(static_cast<int64_t>(g) / m.groups_per_block_);
   m.stream_bytes_ = static_cast<uint64_t>(src.rows * m.row_stride_);
+  if (m.two_level_) {
+    const auto padded = static_cast<size_t>(ceil_div(src.rows, QuantMatrix::kPanelRows) * QuantMatrix::kPanelRows);
+    m.scale_factors_.assign(src.scale_factors, src.scale_factors + src.rows);
+    m.scale_factors_.resize(padded, 0.0f);
+    if (src.format == QuantFormat::q4_asym) {
+      m.min_factors_.assign(src.min_factors, src.min_factors + src.rows);
+      m.min_factors_.resize(padded, 0.0f);
+    }
+    // The factors are read once per row (kept in cache, not streamed), but they are the
+    // matrix's bytes all the same.
+    m.stream_bytes_ += static_cast<uint64_t>(src.rows * scale_sets * 4);
+  }
   return m;
 }
 

@@ -96,7 +96,11 @@ void encode_block(IntFormat f, std::span<const float> x, float scale, float min,
 
 double block_error(std::span<const float> x, std::span<const float> importance,
                    std::span<const int8_t> codes, BlockScale s) {
-  const float scale = from_f16(s.scale), min = from_f16(s.min);
+  return block_error(x, importance, codes, from_f16(s.scale), from_f16(s.min));
+}
+
+double block_error(std::span<const float> x, std::span<const float> importance,
+                   std::span<const int8_t> codes, float scale, float min) {
   double err = 0.0;
   for (size_t i = 0; i < x.size(); ++i) {
     const double d = static_cast<double>(x[i]) - decode(codes[i], scale, min);
@@ -142,6 +146,27 @@ BlockScale quantize_block_weighted(IntFormat f, std::span<const float> x, std::s
                     scratch, best_err, best, codes);
   }
   return best;
+}
+
+TwoLevelRow two_level_row(std::span<float> scales, std::span<float> mins, std::span<uint8_t> scale_codes,
+                          std::span<int8_t> min_codes) {
+  TwoLevelRow row;
+  float smax = 0.0f, mmax = 0.0f;
+  for (float s : scales) smax = std::max(smax, s);
+  for (float m : mins) mmax = std::max(mmax, std::fabs(m));
+  row.scale_factor = smax / 255.0f;
+  row.min_factor = mmax / 127.0f;
+  for (size_t b = 0; b < scales.size(); ++b) {
+    const float code = row.scale_factor > 0.0f ? std::nearbyint(scales[b] / row.scale_factor) : 0.0f;
+    scale_codes[b] = static_cast<uint8_t>(std::clamp(code, scales[b] > 0.0f ? 1.0f : 0.0f, 255.0f));
+    scales[b] = row.scale_factor * static_cast<float>(scale_codes[b]);
+  }
+  for (size_t b = 0; b < mins.size(); ++b) {
+    const float code = row.min_factor > 0.0f ? std::nearbyint(mins[b] / row.min_factor) : 0.0f;
+    min_codes[b] = static_cast<int8_t>(std::clamp(code, -127.0f, 127.0f));
+    mins[b] = row.min_factor * static_cast<float>(min_codes[b]);
+  }
+  return row;
 }
 
 }  // namespace accelab::quant

@@ -37,6 +37,20 @@ inline float decode(int code, float scale, float min) { return scale * static_ca
 /// sum_i importance[i] * (x[i] - decode(codes[i]))^2; an empty `importance` weighs every 1.
 double block_error(std::span<const float> x, std::span<const float> importance,
                    std::span<const int8_t> codes, BlockScale s);
+double block_error(std::span<const float> x, std::span<const float> importance,
+                   std::span<const int8_t> codes, float scale, float min);
+
+/// One row's two-level scales: the factors, and the codes that times them give the stored values.
+struct TwoLevelRow {
+  float scale_factor = 0.0f, min_factor = 0.0f;
+};
+
+/// Rounds a row's block scales (all >= 0) to uint8 codes times scale_factor = max / 255 and its
+/// mins to int8 codes times min_factor = max |min| / 127 (mins may be empty: symmetric), each
+/// to nearest, a scale above zero to code 1 at least; then overwrites scales and mins with the
+/// values stored (factor * code, in f32).
+TwoLevelRow two_level_row(std::span<float> scales, std::span<float> mins, std::span<uint8_t> scale_codes,
+                          std::span<int8_t> min_codes);
 
 /// f16 conversions (the kernel library's), for tests and callers of the above.
 uint16_t to_f16(float v);

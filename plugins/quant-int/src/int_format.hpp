@@ -1,7 +1,8 @@
 // The three integer block formats quant-int writes, as read by the CPU kernels
 // (plugins/cpu-common/include/accelab_cpu/quant.hpp): codes along rows, blocks of `block`
-// consecutive codes sharing an f16 scale (and, asymmetric, an f16 min), the last block of a row
-// possibly short, 4-bit codes two per byte low nibble first with every row starting on a byte.
+// consecutive codes sharing an f16 scale (and, asymmetric, an f16 min) or, with two-level scales,
+// a uint8 scale code (and an int8 min code) times an f32 factor of the row; the last block of a
+// row possibly short, 4-bit codes two per byte low nibble first with every row starting on a byte.
 #pragma once
 
 #include <accelab/tensor.h>
@@ -40,9 +41,11 @@ constexpr int64_t row_bytes(IntFormat f, int64_t cols) { return info(f).bits == 
 
 constexpr int64_t blocks_per_row(int64_t cols, int64_t block) { return (cols + block - 1) / block; }
 
-/// Storage actually written for a [rows, cols] matrix: codes, f16 scales and (asymmetric) mins.
-constexpr uint64_t stored_bytes(IntFormat f, int64_t rows, int64_t cols, int64_t block) {
-  const int64_t side = rows * blocks_per_row(cols, block) * 2 * (is_asymmetric(f) ? 2 : 1);
+/// Storage actually written for a [rows, cols] matrix: codes, f16 scales and (asymmetric) mins,
+/// or with two-level scales one byte per scale (and min) and an f32 factor per row for each.
+constexpr uint64_t stored_bytes(IntFormat f, int64_t rows, int64_t cols, int64_t block, bool two_level = false) {
+  const int64_t sets = is_asymmetric(f) ? 2 : 1;
+  const int64_t side = two_level ? sets * rows * (blocks_per_row(cols, block) + 4) : sets * rows * blocks_per_row(cols, block) * 2;
   return static_cast<uint64_t>(rows * row_bytes(f, cols) + side);
 }
 

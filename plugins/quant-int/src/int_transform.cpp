@@ -31,6 +31,8 @@ class HostMemory {
   template <class T>
   [[nodiscard]] T* as() const { return static_cast<T*>(p_); }
   void* release() { return std::exchange(p_, nullptr); }
+  template <class T>
+  T* release() { return static_cast<T*>(release()); }
 
  private:
   const accelab::Host& host_;
@@ -44,6 +46,15 @@ IntFormat int4_format(const std::string& scheme) {
   if (scheme == "asym") return IntFormat::q4_asym;
   std::string message = "scheme must be sym or asym, got '";
   message += scheme;
+  message += "'";
+  throw std::invalid_argument(message);
+}
+
+bool two_level_scales(const std::string& scales) {
+  if (scales == "f16") return false;
+  if (scales == "u8") return true;
+  std::string message = "scales must be f16 or u8, got '";
+  message += scales;
   message += "'";
   throw std::invalid_argument(message);
 }
@@ -78,7 +89,7 @@ void IntTransform::plan(const accelab_model_config&, accelab_tensor& t) {
   t.quant.scheme = fi.scheme;
   t.quant.bits = fi.bits;
   t.quant.block_size = static_cast<uint32_t>(options_.block);
-  t.quant.scale_dtype = ACCELAB_DTYPE_F16;
+  t.quant.scale_dtype = options_.two_level ? ACCELAB_DTYPE_U8 : ACCELAB_DTYPE_F16;
 }
 
 void IntTransform::apply(accelab_model& model) {
@@ -122,21 +133,33 @@ TensorReport IntTransform::quantize_tensor(accelab_model& model, int32_t index, 
   }
 
   const IntFormat f = options_.format;
+  const bool two_level = options_.two_level, asym = is_asymmetric(f);
   const uint64_t n_blocks = static_cast<uint64_t>(rows * blocks_per_row(cols, options_.block));
+  const uint64_t scale_bytes = two_level ? 1 : 2;
   HostMemory codes(host_, static_cast<uint64_t>(rows * row_bytes(f, cols)));
-  HostMemory scales(host_, n_blocks * 2);
-  std::optional<HostMemory> mins;
-  if (is_asymmetric(f)) mins.emplace(host_, n_blocks * 2);
+  HostMemory scales(host_, n_blocks * scale_bytes);
+  std::optional<HostMemory> mins, scale_factors, min_factors;
+  if (asym) mins.emplace(host_, n_blocks * scale_bytes);
+  if (two_level) scale_factors.emplace(host_, static_cast<uint64_t>(rows) * sizeof(float));
+  if (two_level && asym) min_factors.emplace(host_, static_cast<uint64_t>(rows) * sizeof(float));
 
-  const QuantizedMatrix q{f, rows, cols, options_.block, codes.as<uint8_t>(), scales.as<uint16_t>(),
-                          mins ? mins->as<uint16_t>() : nullptr};
+  QuantizedMatrix q{f, rows, cols, options_.block, codes.as<uint8_t>()};
+  if (two_level) {
+    q.scale_codes = scales.as<uint8_t>();
+    q.min_codes = mins ? mins->as<int8_t>() : nullptr;
+    q.scale_factors = scale_factors->as<float>();
+    q.min_factors = min_factors ? min_factors->as<float>() : nullptr;
+  } else {
+    q.scales = scales.as<uint16_t>();
+    q.mins = mins ? mins->as<uint16_t>() : nullptr;
+  }
   const QuantErrors e = quantize_matrix(static_cast<const float*>(src.data), importance, q);
 
   TensorReport r;
   r.name = src.name;
   r.rows = rows;
   r.cols = cols;
-  r.stored_bytes = stored_bytes(f, rows, cols, options_.block);
+  r.stored_bytes = stored_bytes(f, rows, cols, options_.block, two_level);
   r.rmse = std::sqrt(e.sum_sq / static_cast<double>(rows * cols));
   r.max_abs = e.max_abs;
   if (options_.calibrated) r.weighted_error_vs_rtn = e.weighted_rtn > 0.0 ? e.weighted / e.weighted_rtn : 1.0;
@@ -146,6 +169,8 @@ TensorReport IntTransform::quantize_tensor(accelab_model& model, int32_t index, 
   out.data = codes.release();
   out.quant.scales = scales.release();
   if (mins) out.quant.mins = mins->release();
+  if (scale_factors) out.quant.scale_factors = scale_factors->release<float>();
+  if (min_factors) out.quant.min_factors = min_factors->release<float>();
   host_.replace_tensor(model, index, out);
   return r;
 }

@@ -20,12 +20,15 @@ struct IntOptions {
   IntFormat format = IntFormat::q8;
   std::string include = ".*", exclude;
   int64_t block = 32;
+  bool two_level = false;  ///< scales (and mins) as 8-bit codes times a per-row factor (tensor.h)
   bool calibrated = false;
   uint64_t calibration_tokens = 4096, seed = 0;
 };
 
 /// The format a `scheme` parameter ("sym" | "asym") selects for 4-bit codes.
 IntFormat int4_format(const std::string& scheme);
+/// Whether a `scales` parameter ("f16" | "u8") asks for two-level scales.
+bool two_level_scales(const std::string& scales);
 
 class IntTransform : public accelab::Transform {
  public:

@@ -17,6 +17,9 @@ constexpr auto kExclude = accelab::string_param("exclude", "token_embd\\.weight"
                                                 "regular expression: tensor names to keep f32 (empty: none)");
 constexpr auto kBlock = accelab::int_param("block", 32, 32, 1 << 20,
                                            "weights per scale along a row; a multiple of 32");
+constexpr auto kScales = accelab::string_param("scales", "f16", "f16|u8",
+                                               "f16: an f16 scale (and min) per block; u8: 8-bit codes of them times an f32 factor per row "
+                                               "(two-level: 8 bits less per block and scale)");
 constexpr auto kScheme = accelab::string_param("scheme", "sym", "sym|asym",
                                                "sym: codes [-8, 7], value = scale * code; asym: codes [0, 15] and a min per block");
 
@@ -27,6 +30,7 @@ IntOptions common_options(const accelab::Params& p, const char* strategy, IntFor
   o.include = p.string("include");
   o.exclude = p.string("exclude");
   o.block = p.integer("block");
+  o.two_level = accelab::quant::two_level_scales(p.string("scales"));
   return o;
 }
 
@@ -35,7 +39,7 @@ class QuantInt8 final : public IntTransform {
   static constexpr const char* name = "quant-int8";
   static constexpr const char* description =
       "Symmetric int8 block quantization of the weight matrices (round to nearest, f16 scale per block).";
-  static constexpr std::array params{kInclude, kExclude, kBlock};
+  static constexpr std::array params{kInclude, kExclude, kBlock, kScales};
   QuantInt8(const accelab::Params& p, const accelab::Host& host)
       : IntTransform(host, common_options(p, name, IntFormat::q8)) {}
 };
@@ -45,7 +49,7 @@ class QuantInt4 final : public IntTransform {
   static constexpr const char* name = "quant-int4";
   static constexpr const char* description =
       "4-bit block quantization of the weight matrices, symmetric or with a min per block (round to nearest).";
-  static constexpr std::array params{kInclude, kExclude, kBlock, kScheme};
+  static constexpr std::array params{kInclude, kExclude, kBlock, kScheme, kScales};
   QuantInt4(const accelab::Params& p, const accelab::Host& host)
       : IntTransform(host, common_options(p, name, accelab::quant::int4_format(p.string("scheme")))) {}
 };
@@ -56,7 +60,7 @@ class QuantInt4Calibrated final : public IntTransform {
   static constexpr const char* description =
       "4-bit block quantization whose scales minimise the error weighted by calibrated input-channel importance.";
   static constexpr std::array params{
-      kInclude, kExclude, kBlock, kScheme,
+      kInclude, kExclude, kBlock, kScheme, kScales,
       accelab::int_param("calibration-tokens", 4096, 1, int64_t{1} << 32, "tokens of calibration text the importance is measured on"),
       accelab::int_param("seed", 0, 0, int64_t{1} << 53, "picks the calibration text")};
   QuantInt4Calibrated(const accelab::Params& p, const accelab::Host& host)

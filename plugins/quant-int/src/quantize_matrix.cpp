@@ -28,10 +28,19 @@ int code_at(const QuantizedMatrix& m, int64_t r, int64_t c) {
   return m.format == IntFormat::q4 && nibble >= 8 ? nibble - 16 : nibble;
 }
 
+float QuantizedMatrix::block_scale(int64_t r, int64_t b) const {
+  const int64_t i = r * blocks_per_row(cols, block) + b;
+  return two_level() ? scale_factors[r] * static_cast<float>(scale_codes[i]) : from_f16(scales[i]);
+}
+
+float QuantizedMatrix::block_min(int64_t r, int64_t b) const {
+  if (!is_asymmetric(format)) return 0.0f;
+  const int64_t i = r * blocks_per_row(cols, block) + b;
+  return two_level() ? min_factors[r] * static_cast<float>(min_codes[i]) : from_f16(mins[i]);
+}
+
 float dequantize(const QuantizedMatrix& m, int64_t r, int64_t c) {
-  const int64_t b = r * blocks_per_row(m.cols, m.block) + c / m.block;
-  const float min = is_asymmetric(m.format) ? from_f16(m.mins[b]) : 0.0f;
-  return decode(code_at(m, r, c), from_f16(m.scales[b]), min);
+  return decode(code_at(m, r, c), m.block_scale(r, c / m.block), m.block_min(r, c / m.block));
 }
 
 void dequantize_row(const QuantizedMatrix& m, int64_t r, float* out) {
@@ -40,40 +49,106 @@ void dequantize_row(const QuantizedMatrix& m, int64_t r, float* out) {
 
 namespace {
 
+// One row's blocks as chosen: unpacked codes, and each block's scale and min (f16-rounded).
+struct RowChoice {
+  std::vector<int8_t> codes;
+  std::vector<BlockScale> f16;
+  std::vector<float> scales, mins;  // the values stored, as floats (two-level: after rounding)
+};
+
+// Rounds a row's choice to two-level scales (two_level_row) and chooses its codes again for the
+// values stored; writes the scale codes and factors of row r into `out` when it is not null.
+void make_two_level(const float* row, const QuantizedMatrix& m, int64_t r, RowChoice& c, const QuantizedMatrix* out) {
+  const auto bpr = static_cast<size_t>(blocks_per_row(m.cols, m.block));
+  const bool asym = is_asymmetric(m.format);
+  thread_local std::vector<uint8_t> scale_codes;
+  thread_local std::vector<int8_t> min_codes;
+  scale_codes.resize(bpr);
+  min_codes.resize(bpr);
+  // Codes of scales are unsigned: a negative scale of the weighted q4 search (which lets -8 fall
+  // at either end of a block) keeps its magnitude, and its block's codes are chosen again below.
+  for (float& s : c.scales) s = std::fabs(s);
+  const TwoLevelRow f = two_level_row(c.scales, asym ? std::span<float>(c.mins) : std::span<float>(),
+                                      scale_codes, min_codes);
+  for (size_t b = 0; b < bpr; ++b) {
+    const int64_t begin = static_cast<int64_t>(b) * m.block, n = std::min(m.block, m.cols - begin);
+    encode_block(m.format, std::span<const float>(row + begin, static_cast<size_t>(n)), c.scales[b], c.mins[b],
+                 std::span<int8_t>(c.codes.data() + begin, static_cast<size_t>(n)));
+  }
+  if (out == nullptr) return;
+  std::copy(scale_codes.begin(), scale_codes.end(), out->scale_codes + r * static_cast<int64_t>(bpr));
+  out->scale_factors[r] = f.scale_factor;
+  if (asym) {
+    std::copy(min_codes.begin(), min_codes.end(), out->min_codes + r * static_cast<int64_t>(bpr));
+    out->min_factors[r] = f.min_factor;
+  }
+}
+
+// Chooses row `row`'s blocks into `c`: round to nearest, or (with importance) the weighted search.
+void choose_row(const float* row, const QuantizedMatrix& m, std::span<const float> importance, bool weighted, RowChoice& c) {
+  const int64_t bpr = blocks_per_row(m.cols, m.block);
+  c.codes.resize(static_cast<size_t>(m.cols));
+  c.f16.resize(static_cast<size_t>(bpr));
+  c.scales.resize(static_cast<size_t>(bpr));
+  c.mins.resize(static_cast<size_t>(bpr));
+  for (int64_t b = 0; b < bpr; ++b) {
+    const int64_t begin = b * m.block, n = std::min(m.block, m.cols - begin);
+    const std::span<const float> x(row + begin, static_cast<size_t>(n));
+    const std::span<int8_t> q(c.codes.data() + begin, static_cast<size_t>(n));
+    const BlockScale s = weighted ? quantize_block_weighted(m.format, x, importance.subspan(static_cast<size_t>(begin), static_cast<size_t>(n)), q)
+                                  : quantize_block_rtn(m.format, x, q);
+    c.f16[static_cast<size_t>(b)] = s;
+    c.scales[static_cast<size_t>(b)] = from_f16(s.scale);
+    c.mins[static_cast<size_t>(b)] = from_f16(s.min);
+  }
+}
+
+// sum over the row's blocks of block_error with the values `c` stores.
+double row_error(const float* row, const QuantizedMatrix& m, std::span<const float> importance, const RowChoice& c) {
+  double err = 0.0;
+  for (int64_t b = 0; b < blocks_per_row(m.cols, m.block); ++b) {
+    const int64_t begin = b * m.block, n = std::min(m.block, m.cols - begin);
+    err += block_error(std::span<const float>(row + begin, static_cast<size_t>(n)),
+                       importance.subspan(static_cast<size_t>(begin), static_cast<size_t>(n)),
+                       std::span<const int8_t>(c.codes.data() + begin, static_cast<size_t>(n)),
+                       c.scales[static_cast<size_t>(b)], c.mins[static_cast<size_t>(b)]);
+  }
+  return err;
+}
+
 // Rows [r0, r1) of quantize_matrix.
 QuantErrors quantize_rows(const float* w, std::span<const float> importance, const QuantizedMatrix& out,
                           int64_t r0, int64_t r1) {
   const int64_t bpr = blocks_per_row(out.cols, out.block);
   const bool weighted = !importance.empty();
-  std::vector<int8_t> codes(static_cast<size_t>(out.cols)), rtn_codes;
-  if (weighted) rtn_codes.resize(static_cast<size_t>(out.block));
+  RowChoice c, rtn;
   QuantErrors e;
   for (int64_t r = r0; r < r1; ++r) {
     const float* row = w + r * out.cols;
-    for (int64_t b = 0; b < bpr; ++b) {
-      const int64_t begin = b * out.block, n = std::min(out.block, out.cols - begin);
-      const std::span<const float> x(row + begin, static_cast<size_t>(n));
-      const std::span<int8_t> q(codes.data() + begin, static_cast<size_t>(n));
-      BlockScale s;
-      if (weighted) {
-        const auto imp = importance.subspan(static_cast<size_t>(begin), static_cast<size_t>(n));
-        s = quantize_block_weighted(out.format, x, imp, q);
-        e.weighted += block_error(x, imp, q, s);
-        const std::span<int8_t> rq(rtn_codes.data(), static_cast<size_t>(n));
-        e.weighted_rtn += block_error(x, imp, rq, quantize_block_rtn(out.format, x, rq));
-      } else {
-        s = quantize_block_rtn(out.format, x, q);
+    choose_row(row, out, importance, weighted, c);
+    if (out.two_level()) {
+      make_two_level(row, out, r, c, &out);
+    } else {
+      for (int64_t b = 0; b < bpr; ++b) {
+        out.scales[r * bpr + b] = c.f16[static_cast<size_t>(b)].scale;
+        if (is_asymmetric(out.format)) out.mins[r * bpr + b] = c.f16[static_cast<size_t>(b)].min;
       }
-      out.scales[r * bpr + b] = s.scale;
-      if (is_asymmetric(out.format)) out.mins[r * bpr + b] = s.min;
-      const float scale = from_f16(s.scale), min = from_f16(s.min);
-      for (int64_t i = 0; i < n; ++i) {
-        const double d = static_cast<double>(decode(q[static_cast<size_t>(i)], scale, min)) - x[static_cast<size_t>(i)];
+    }
+    if (weighted) {
+      // The calibrated search against round to nearest, both stored the same way.
+      e.weighted += row_error(row, out, importance, c);
+      choose_row(row, out, importance, false, rtn);
+      if (out.two_level()) make_two_level(row, out, r, rtn, nullptr);
+      e.weighted_rtn += row_error(row, out, importance, rtn);
+    }
+    for (int64_t b = 0; b < bpr; ++b)
+      for (int64_t i = b * out.block; i < std::min(out.cols, (b + 1) * out.block); ++i) {
+        const double d = static_cast<double>(decode(c.codes[static_cast<size_t>(i)], c.scales[static_cast<size_t>(b)],
+                                                    c.mins[static_cast<size_t>(b)])) - row[i];
         e.sum_sq += d * d;
         e.max_abs = std::max(e.max_abs, std::fabs(d));
       }
-    }
-    pack_row(out.format, codes, out.codes + r * row_bytes(out.format, out.cols));
+    pack_row(out.format, c.codes, out.codes + r * row_bytes(out.format, out.cols));
   }
   return e;
 }

@@ -18,8 +18,8 @@ namespace accelab::cpu {
 
 /// The block formats of tensor.h's accelab_quant that these kernels read. In all of them blocks
 /// run along a row (`block` consecutive codes share a scale; the last block of a row may be
-/// short), `scales` and `mins` are IEEE half [rows][ceil(cols / block)], and `block` is a
-/// multiple of 32.
+/// short), `scales` and `mins` are IEEE half [rows][ceil(cols / block)], or two-level (uint8
+/// scale and int8 min codes, each times its row's f32 factor), and `block` is a multiple of 32.
 ///  - q8:      dtype I8, SYMMETRIC.  Codes int8 in [-127, 127], one per byte;  value = scale * code.
 ///  - q4:      dtype I4, SYMMETRIC.  Codes int4 in [-8, 7];                    value = scale * code.
 ///  - q4_asym: dtype U4, ASYMMETRIC. Codes uint4 in [0, 15];                   value = scale * code + min.
@@ -27,13 +27,21 @@ namespace accelab::cpu {
 /// (ceil(cols / 2) bytes per row).
 enum class QuantFormat { q8, q4, q4_asym };
 
-/// A quantized matrix [rows, cols] as a transform stored it (memory owned by the caller).
+/// A quantized matrix [rows, cols] as a transform stored it (memory owned by the caller). Its
+/// block scales are either f16 (`scales`, `mins`) or two-level (`scale_codes`, `min_codes` and
+/// the per-row factors: scale = scale_factors[r] * code, min = min_factors[r] * code, in f32).
 struct QuantSource {
   QuantFormat format = QuantFormat::q8;
   const void* codes = nullptr;
   const uint16_t* scales = nullptr;  ///< f16
   const uint16_t* mins = nullptr;    ///< f16; q4_asym only
   int64_t rows = 0, cols = 0, block = 32;
+  const uint8_t* scale_codes = nullptr;  ///< two-level scales: uint8 [rows][blocks] (scales null)
+  const int8_t* min_codes = nullptr;     ///< two-level, q4_asym only: int8 [rows][blocks]
+  const float* scale_factors = nullptr;  ///< two-level: [rows]
+  const float* min_factors = nullptr;    ///< two-level, q4_asym only: [rows]
+
+  [[nodiscard]] bool two_level() const { return scale_codes != nullptr; }
 };
 
 /// Value of element (r, c) of `src` (scalar; the definition the kernels are tested against).
@@ -65,7 +73,8 @@ class QuantMatrix {
   QuantSource src_{};
   /// Rows in panels of kPanelRows (the last one zero-padded), panel p at codes_ + p * panel_bytes_:
   /// first a record of scale_stride_ bytes per row (its f16 scales [blocks_per_row_], then for
-  /// q4_asym its f16 mins, zero-padded to a 64-byte multiple), then the panel's codes line by
+  /// q4_asym its f16 mins, zero-padded to a 64-byte multiple; two-level: uint8 scale codes, then
+  /// int8 min codes, with the row's factors in scale_factors_ / min_factors_), then the panel's codes line by
   /// line: line j (64 bytes) of the whole chunks of row m at (j * kPanelRows + m) * 64, so a
   /// thread that reads a panel's rows line by line in turn reads one contiguous stream; then, for
   /// rows that end in a short chunk (at most 12 groups past the whole chunks: tail_groups_), its
@@ -83,6 +92,9 @@ class QuantMatrix {
   int64_t row_stride_ = 0;             ///< bytes per row in all: row_bytes_ + scale_stride_
   int64_t panel_bytes_ = 0;            ///< kPanelRows * row_stride_
   int64_t blocks_per_row_ = 0, groups_per_block_ = 1;
+  bool two_level_ = false;             ///< scale records of uint8 / int8 codes (QuantSource)
+  /// Two-level only: each row's factors, rows_ rounded up to a whole panel (zero past rows_).
+  std::vector<float> scale_factors_, min_factors_;
   std::vector<int32_t> group_block_;   ///< block of each group, groups_ rounded up to 16
   std::shared_ptr<void> owned_;        ///< the repacked rows
 
@@ -110,6 +122,14 @@ class QuantMatrix {
     return reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(codes_) + scales_offset(o));
   }
   [[nodiscard]] const uint16_t* row_mins(int64_t o) const { return row_scales(o) + blocks_per_row_; }
+  /// Two-level: row o's uint8 scale codes and int8 min codes.
+  [[nodiscard]] const uint8_t* row_scale_codes(int64_t o) const { return static_cast<const uint8_t*>(codes_) + scales_offset(o); }
+  [[nodiscard]] const int8_t* row_min_codes(int64_t o) const {
+    return reinterpret_cast<const int8_t*>(row_scale_codes(o) + blocks_per_row_);
+  }
+  /// Block b's scale and min of row o, as the kernels apply them (f16, or code times factor).
+  [[nodiscard]] float block_scale(int64_t o, int64_t b) const;
+  [[nodiscard]] float block_min(int64_t o, int64_t b) const;
 };
 
 /// Allocator of cache-line-aligned arrays: the kernels load 64 bytes of codes, scales or sums at
