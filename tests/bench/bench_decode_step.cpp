@@ -1,6 +1,7 @@
 // Decode and prefill steps from DRAM with several threads: the matrices of TinyLlama layers
 // (fused q/k/v, o, fused gate/up, down; at least 1 GiB of weights per decode step in every
-// format, 8 layers per prefill step) in f32, q8 and q4, each product split between the threads
+// format, 8 layers per prefill step) in f32, q8 and q4 (and q4_asym, and 4-bit with two-level
+// scales), each product split between the threads
 // as GraphBackend splits it (a decode step by BalancedSplit in panels of 8 rows, a prefill in
 // blocks of 64 outputs), on the fork-join pool cpu-eigen uses. Bytes/s of weights
 // streamed (codes, scales and mins for the quantized ones; FLOP/s too for prefill): the end-to-end

@@ -347,6 +347,17 @@ TEST_P(Calibrated, NeverWorseThanRoundToNearestOnTheWeightedError) {
   EXPECT_LT(total / total_rtn, 0.9) << "the search should find clearly better scales on average";
 }
 
+// sum over the matrix of imp[col] * (stored value - w)^2.
+double weighted_error(const QuantizedMatrix& m, const std::vector<float>& w, const std::vector<float>& imp) {
+  double weighted = 0.0;
+  for (int64_t r = 0; r < m.rows; ++r)
+    for (int64_t c = 0; c < m.cols; ++c) {
+      const double d = dequantize(m, r, c) - w[static_cast<size_t>(r * m.cols + c)];
+      weighted += imp[static_cast<size_t>(c)] * d * d;
+    }
+  return weighted;
+}
+
 TEST_P(Calibrated, MatrixReportsTheSameErrorsItStored) {
   const IntFormat f = GetParam();
   const int64_t rows = 8, cols = 172;
@@ -355,12 +366,7 @@ TEST_P(Calibrated, MatrixReportsTheSameErrorsItStored) {
   for (size_t i = 0; i < imp.size(); ++i) imp[i] = 0.1f + static_cast<float>(i % 7);
   QuantErrors e;
   const Stored s = quantize(f, w, rows, cols, 64, imp, &e);
-  double weighted = 0.0;
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) {
-      const double d = dequantize(s.m, r, c) - w[static_cast<size_t>(r * cols + c)];
-      weighted += imp[static_cast<size_t>(c)] * d * d;
-    }
+  const double weighted = weighted_error(s.m, w, imp);
   EXPECT_NEAR(e.weighted, weighted, 1e-6 * weighted);
   EXPECT_LE(e.weighted, e.weighted_rtn);
 }
@@ -378,12 +384,7 @@ TEST_P(Calibrated, TwoLevelStillBeatsRoundToNearestOverAMatrix) {
   for (float& v : imp) v = spread(rng);
   QuantErrors e;
   const Stored s = quantize_two_level(f, w, rows, cols, 32, imp, &e);
-  double weighted = 0.0;
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) {
-      const double d = dequantize(s.m, r, c) - w[static_cast<size_t>(r * cols + c)];
-      weighted += imp[static_cast<size_t>(c)] * d * d;
-    }
+  const double weighted = weighted_error(s.m, w, imp);
   EXPECT_NEAR(e.weighted, weighted, 1e-6 * weighted);
   EXPECT_LT(e.weighted, 0.95 * e.weighted_rtn);
 }
