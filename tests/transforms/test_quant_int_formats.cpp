@@ -77,6 +77,16 @@ float min_of(const Stored& s, int64_t r, int64_t c) {
 
 using Shape = std::tuple<IntFormat, int64_t /*block*/, int64_t /*cols*/>;
 
+// "q4_asym_block32_cols172": a test name for a Shape.
+std::string shape_name(const ::testing::TestParamInfo<Shape>& p) {
+  std::string name = info(std::get<0>(p.param)).name;
+  name += "_block";
+  name += std::to_string(std::get<1>(p.param));
+  name += "_cols";
+  name += std::to_string(std::get<2>(p.param));
+  return name;
+}
+
 class RoundTrip : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(RoundTrip, EveryWeightWithinHalfAStepAndRmseBounded) {
@@ -111,14 +121,7 @@ TEST_P(RoundTrip, EveryWeightWithinHalfAStepAndRmseBounded) {
 INSTANTIATE_TEST_SUITE_P(Formats, RoundTrip,
                          ::testing::Combine(::testing::Values(IntFormat::q8, IntFormat::q4, IntFormat::q4_asym),
                                             ::testing::Values(32, 64, 128), ::testing::Values(172, 64, 288)),
-                         [](const auto& p) {
-                           std::string name = accelab::quant::info(std::get<0>(p.param)).name;
-                           name += "_block";
-                           name += std::to_string(std::get<1>(p.param));
-                           name += "_cols";
-                           name += std::to_string(std::get<2>(p.param));
-                           return name;
-                         });
+                         shape_name);
 
 // Weights whose blocks differ in spread (a row's largest block scale sets its factor), so the
 // smaller blocks' scale codes are far from 255.
@@ -184,14 +187,7 @@ TEST_P(TwoLevel, StoresCodesTimesARowFactorAndLosesLittleAgainstF16) {
 INSTANTIATE_TEST_SUITE_P(Formats, TwoLevel,
                          ::testing::Combine(::testing::Values(IntFormat::q8, IntFormat::q4, IntFormat::q4_asym),
                                             ::testing::Values(32, 128), ::testing::Values(172, 2048)),
-                         [](const auto& p) {
-                           std::string name = accelab::quant::info(std::get<0>(p.param)).name;
-                           name += "_block";
-                           name += std::to_string(std::get<1>(p.param));
-                           name += "_cols";
-                           name += std::to_string(std::get<2>(p.param));
-                           return name;
-                         });
+                         shape_name);
 
 TEST(TwoLevel, AZeroRowStaysZeroAndAConstantBlockKeepsItsValue) {
   std::vector<float> w(2 * 64, 0.0f);
