@@ -701,6 +701,16 @@ TEST_F(CliTest, CompareExitCodesSayWhetherNewRegressed) {
   EXPECT_NE(read_file(dir_ / "c.md").find("**REGRESSION**"), std::string::npos);
   r = run({"compare", base, slow, "--threshold", "25%"});
   EXPECT_EQ(r.exit_code, 0) << r.describe();
+  // A looser threshold for the one row that regressed, on both its speed-ups: it passes, and the
+  // table says which threshold judged it.
+  r = run({"compare", base, slow, "--threshold", "cpu-tbb:tg_speedup=25%", "--threshold", "cpu-tbb:pp_speedup=25%"});
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.out.find("[threshold 25%]"), std::string::npos) << r.describe();
+  r = run({"compare", base, slow, "--threshold", "cpu-tbb:tg_speedup=25%"});
+  EXPECT_EQ(r.exit_code, 1) << "pp_speedup still gates at 5%: " << r.describe();
+  r = run({"compare", base, slow, "--threshold", "cpu-tbbb:tg_speedup=25%", "--threshold", "cpu-tbbb:pp_speedup=25%"});
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_NE(r.out.find("--threshold for row 'cpu-tbbb': no compared row has that name"), std::string::npos) << r.describe();
   r = run({"compare", base, slow, "--format", "json"});
   EXPECT_EQ(r.exit_code, 1) << r.describe();
   EXPECT_EQ(nlohmann::json::parse(r.out)["regression"], true);
@@ -741,6 +751,11 @@ TEST_F(CliTest, CompareUnusableInputIsExitCodeTwo) {
   EXPECT_EQ(r.exit_code, 2);
   r = run({"compare", base, base, "--threshold", "tgg=5%"});
   expect_one_line_error(r, {"unknown metric 'tgg'"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = run({"compare", base, base, "--threshold", "cpu-tbb:tgg=5%"});
+  expect_one_line_error(r, {"unknown metric 'tgg'"});
+  r = run({"compare", base, base, "--threshold", ":tg=5%"});
+  expect_one_line_error(r, {"--threshold ':tg=5%'", "row name before ':'"});
   EXPECT_EQ(r.exit_code, 2);
   r = run({"compare", base, base, "--metric", "speed"});
   expect_one_line_error(r, {"--metric 'speed'"});

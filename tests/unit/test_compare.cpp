@@ -118,6 +118,30 @@ TEST(Compare, SameSpeedOrWithinThresholdPasses) {
   EXPECT_FALSE(compare_results(record(1.0), record(1.3), CompareOptions{}).regression) << "faster is no regression";
 }
 
+TEST(Compare, RowThresholdsWinForTheirRowAndMetricOnly) {
+  CompareOptions o;  // 5%: a 20% slower cpu-tbb regresses on both speed-ups
+  o.thresholds["tg_speedup"] = 0.1;
+  o.row_thresholds["cpu-tbb"]["tg_speedup"] = 0.3;
+  Comparison c = compare_results(record(1.0), record(0.8), o);
+  EXPECT_FALSE(find(c, "cpu-tbb", "tg_speedup")->regression) << "the row's 30% wins over the metric's 10%";
+  EXPECT_DOUBLE_EQ(find(c, "cpu-tbb", "tg_speedup")->threshold, 0.3);
+  EXPECT_TRUE(find(c, "cpu-tbb", "pp_speedup")->regression) << "pp_speedup keeps the 5%";
+  EXPECT_TRUE(c.regression);
+  EXPECT_NE(compare_console(c, o).find("[threshold 30%]"), std::string::npos) << compare_console(c, o);
+  EXPECT_DOUBLE_EQ(compare_json(c, o)["row_thresholds"]["cpu-tbb"]["tg_speedup"], 0.3);
+  o.row_thresholds["cpu-tbb"]["pp_speedup"] = 0.3;
+  EXPECT_FALSE(compare_results(record(1.0), record(0.8), o).regression);
+  EXPECT_TRUE(compare_results(record(1.0), record(0.6), o).regression) << "40% slower is beyond the row's 30%";
+  EXPECT_TRUE(c.warnings.empty());
+  // A row threshold that names no row is a warning: a typo must not pass silently as a setting.
+  CompareOptions typo;
+  typo.row_thresholds["cpu-tbbb"]["tg_speedup"] = 0.3;
+  c = compare_results(record(1.0), record(0.8), typo);
+  EXPECT_TRUE(find(c, "cpu-tbb", "tg_speedup")->regression);
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("'cpu-tbbb'"), std::string::npos) << c.warnings[0];
+}
+
 TEST(Compare, AbsoluteModeGatesOnTokensPerSecond) {
   CompareOptions o;
   o.mode = CompareOptions::Mode::absolute;

@@ -40,13 +40,19 @@ nlohmann::json read_results(const std::string& arg, const char* which) {
   }
 }
 
-// "5%", "0.05" (a fraction) or "tg=10%" (one metric).
+// "5%", "0.05" (a fraction), "tg=10%" (one metric) or "cpu-tbb-2t:tg_speedup=35%" (one metric of
+// one row, named as in the experiment).
 void parse_threshold(const std::string& arg, CompareOptions& o) {
   static const std::vector<std::string> kMetrics{"pp", "tg", "ttft_ms", "peak_rss", "pp_speedup", "tg_speedup", "perplexity", "kld_mean", "top1"};
-  std::string metric, value = arg;
+  std::string row, metric, value = arg;
   if (const size_t eq = arg.find('='); eq != std::string::npos) {
     metric = arg.substr(0, eq);
     value = arg.substr(eq + 1);
+    if (const size_t colon = metric.rfind(':'); colon != std::string::npos) {
+      row = metric.substr(0, colon);
+      metric = metric.substr(colon + 1);
+      if (row.empty()) throw UsageError(fmt::format("--threshold '{}': expected ROW:METRIC=VALUE with a row name before ':'", arg));
+    }
     if (std::find(kMetrics.begin(), kMetrics.end(), metric) == kMetrics.end())
       throw UsageError(fmt::format("--threshold '{}': unknown metric '{}'; metrics: {}", arg, metric, fmt::join(kMetrics, ", ")));
   }
@@ -55,9 +61,10 @@ void parse_threshold(const std::string& arg, CompareOptions& o) {
   char* end = nullptr;
   double v = std::strtod(value.c_str(), &end);
   if (value.empty() || *end != '\0' || !std::isfinite(v) || v < 0)
-    throw UsageError(fmt::format("--threshold '{}': expected a non-negative number such as 5% or 0.05, optionally METRIC=", arg));
+    throw UsageError(fmt::format("--threshold '{}': expected a non-negative number such as 5% or 0.05, optionally after METRIC= or ROW:METRIC=", arg));
   if (percent) v /= 100;
-  if (metric.empty()) o.threshold = v;
+  if (!row.empty()) o.row_thresholds[row][metric] = v;
+  else if (metric.empty()) o.threshold = v;
   else o.thresholds[metric] = v;
 }
 
@@ -72,7 +79,7 @@ int cmd_compare(const Args& args) {
   opts.add_options()("base", po::value(&base)->required(), "BASE results.json (or the directory holding it)")
       ("new", po::value(&now)->required(), "NEW results.json (or the directory holding it)")
       ("metric", po::value(&metric), "what gates: 'speedup' (each pipeline's speed-up against its record's baseline pipeline; default) or 'absolute' (tokens/s, TTFT, memory); quality gates in both")
-      ("threshold", po::value(&thresholds)->composing(), "smallest change that counts, e.g. 5% (default) or 0.05; METRIC=VALUE for one metric (repeatable), e.g. tg_speedup=10%")
+      ("threshold", po::value(&thresholds)->composing(), "smallest change that counts, e.g. 5% (default) or 0.05; METRIC=VALUE for one metric, ROW:METRIC=VALUE for one metric of one row (the pipeline's name); repeatable, e.g. tg_speedup=10% or cpu-tbb-2t:tg_speedup=35%")
       ("alpha", po::value(&alpha), "significance level of the Mann-Whitney U test (default 0.05)")
       ("format", po::value(&format), "stdout format: console (default), markdown or json")
       ("markdown", po::value(&markdown_out), "also write the Markdown table (a pull-request comment) to this file")

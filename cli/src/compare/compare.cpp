@@ -71,12 +71,14 @@ const MetricSource kMetrics[] = {
     {"top1", true, true, true, "quality/top1_agreement"},
 };
 
-double threshold_for(const CompareOptions& o, const std::string& metric) {
+double threshold_for(const CompareOptions& o, const std::string& row, const std::string& metric) {
+  if (auto r = o.row_thresholds.find(row); r != o.row_thresholds.end())
+    if (auto m = r->second.find(metric); m != r->second.end()) return m->second;
   auto it = o.thresholds.find(metric);
   return it == o.thresholds.end() ? o.threshold : it->second;
 }
 
-std::optional<MetricChange> compare_metric(const MetricSource& src, const json& b, const json& n,
+std::optional<MetricChange> compare_metric(const MetricSource& src, const std::string& row, const json& b, const json& n,
                                            const CompareOptions& o, std::set<std::pair<size_t, size_t>>& few) {
   const json* bs = field(b, src.path);
   const json* ns = field(n, src.path);
@@ -92,7 +94,8 @@ std::optional<MetricChange> compare_metric(const MetricSource& src, const json& 
   const double scale = std::abs(m.base) > 0 ? std::abs(m.base) : 1.0;
   m.change = (m.now - m.base) / scale;
   const double bad = src.higher_is_better ? -m.change : m.change;
-  m.worse = bad > threshold_for(o, m.metric);
+  m.threshold = threshold_for(o, row, m.metric);
+  m.worse = bad > m.threshold;
   const std::vector<double> sb = samples_of(bs), sn = samples_of(ns);
   if (sb.size() >= 2 && sn.size() >= 2) {
     m.p = mann_whitney(sb, sn).p;
@@ -155,7 +158,7 @@ Comparison compare_results(const json& base, const json& now, const CompareOptio
     const bool baseline_row = at(n, "baseline") == true;
     for (const MetricSource& src : kMetrics) {
       if (baseline_row && (std::string_view(src.name) == "pp_speedup" || std::string_view(src.name) == "tg_speedup")) continue;
-      if (auto m = compare_metric(src, b, n, o, few)) {
+      if (auto m = compare_metric(src, rc.name, b, n, o, few)) {
         rc.regression = rc.regression || m->regression;
         rc.metrics.push_back(std::move(*m));
       }
@@ -173,6 +176,9 @@ Comparison compare_results(const json& base, const json& now, const CompareOptio
                                      nb, nn, o.alpha, mann_whitney_min_p(nb, nn)));
   if (!c.only_base.empty() || !c.only_new.empty())
     c.warnings.push_back(fmt::format("{} row(s) only in BASE and {} only in NEW were not compared", c.only_base.size(), c.only_new.size()));
+  for (const auto& [row, metrics] : o.row_thresholds)
+    if (std::none_of(c.rows.begin(), c.rows.end(), [&](const RowComparison& r) { return r.name == row; }))
+      c.warnings.push_back(fmt::format("--threshold for row '{}': no compared row has that name", row));
   return c;
 }
 

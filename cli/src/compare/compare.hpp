@@ -20,6 +20,10 @@ struct CompareOptions {
   enum class Mode { speedup, absolute } mode = Mode::speedup;
   double threshold = 0.05;                    ///< relative change that counts (0.05 = 5%)
   std::map<std::string, double> thresholds;   ///< per metric name (see MetricChange::metric)
+  /// Per row (a pipeline's name in the experiment) and metric: wins over both of the above. For a
+  /// row that the machine itself moves more than the others (a 2-thread row on a shared 2-core
+  /// runner), so that its noise does not set the threshold of every row.
+  std::map<std::string, std::map<std::string, double>> row_thresholds;
   double alpha = 0.05;                        ///< significance level of the test
 };
 
@@ -28,6 +32,7 @@ struct MetricChange {
   bool higher_is_better = true;
   double base = 0, now = 0;   ///< medians (or the single value)
   double change = 0;          ///< (now - base) / base
+  double threshold = 0;       ///< the threshold this metric of this row was judged by
   std::optional<double> p;    ///< the test's two-sided p-value, when both sides have samples
   bool gating = false;        ///< counts toward the verdict in this mode
   bool worse = false;         ///< changed in the bad direction by more than the threshold

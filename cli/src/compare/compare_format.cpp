@@ -35,7 +35,7 @@ struct Cells {
   bool regression;
 };
 
-std::vector<Cells> table_rows(const Comparison& c) {
+std::vector<Cells> table_rows(const Comparison& c, const CompareOptions& o) {
   std::vector<Cells> out;
   for (const RowComparison& r : c.rows) {
     const std::string row = fmt::format("{} {}", r.name, r.workload);
@@ -43,6 +43,7 @@ std::vector<Cells> table_rows(const Comparison& c) {
     for (const MetricChange& m : r.metrics) {
       std::string v = verdict(m);
       if (!m.note.empty()) v += " (" + m.note + ")";
+      if (m.gating && m.threshold != o.threshold) v += fmt::format(" [threshold {:g}%]", 100 * m.threshold);
       out.push_back({{row, m.metric, number(m.base), number(m.now), fmt::format("{:+.1f}%", 100 * m.change),
                       m.p ? fmt::format("{:.3g}", *m.p) : "-", v},
                      m.regression});
@@ -71,7 +72,7 @@ std::string summary(const Comparison& c, const CompareOptions& o) {
 }  // namespace
 
 std::string compare_console(const Comparison& c, const CompareOptions& o) {
-  const std::vector<Cells> rows = table_rows(c);
+  const std::vector<Cells> rows = table_rows(c, o);
   std::vector<size_t> width(kHeader.size());
   for (size_t i = 0; i < kHeader.size(); ++i) width[i] = kHeader[i].size();
   for (const Cells& r : rows)
@@ -109,7 +110,7 @@ std::string compare_markdown(const Comparison& c, const CompareOptions& o) {
   };
   std::string out = fmt::format("### accelab compare: {}\n\n", c.regression ? "❌ " + summary(c, o) : "✅ " + summary(c, o));
   out += "| row | metric | BASE | NEW | change | p | verdict |\n|---|---|--:|--:|--:|--:|---|\n";
-  for (const Cells& r : table_rows(c)) {
+  for (const Cells& r : table_rows(c, o)) {
     std::string line = "|";
     for (size_t i = 0; i < r.cells.size(); ++i) {
       std::string cell = esc(r.cells[i]);
@@ -131,7 +132,7 @@ nlohmann::json compare_json(const Comparison& c, const CompareOptions& o) {
     nlohmann::json metrics = nlohmann::json::array();
     for (const MetricChange& m : r.metrics)
       metrics.push_back({{"metric", m.metric}, {"higher_is_better", m.higher_is_better}, {"base", m.base}, {"new", m.now},
-                         {"change", m.change}, {"p", m.p ? nlohmann::json(*m.p) : nlohmann::json(nullptr)},
+                         {"change", m.change}, {"threshold", m.threshold}, {"p", m.p ? nlohmann::json(*m.p) : nlohmann::json(nullptr)},
                          {"gating", m.gating}, {"worse", m.worse}, {"significant", m.significant},
                          {"regression", m.regression}, {"unconfirmed", m.unconfirmed}, {"note", m.note}});
     rows.push_back({{"model", r.model}, {"name", r.name}, {"pipeline", r.pipeline}, {"workload", r.workload},
@@ -139,7 +140,11 @@ nlohmann::json compare_json(const Comparison& c, const CompareOptions& o) {
   }
   nlohmann::json thresholds = nlohmann::json::object();
   for (const auto& [k, v] : o.thresholds) thresholds[k] = v;
+  nlohmann::json row_thresholds = nlohmann::json::object();
+  for (const auto& [row, metrics] : o.row_thresholds)
+    for (const auto& [k, v] : metrics) row_thresholds[row][k] = v;
   return {{"regression", c.regression}, {"metric", mode_name(o)}, {"threshold", o.threshold}, {"thresholds", thresholds},
+          {"row_thresholds", row_thresholds},
           {"alpha", o.alpha}, {"rows", rows}, {"only_base", c.only_base}, {"only_new", c.only_new}, {"warnings", c.warnings}};
 }
 
