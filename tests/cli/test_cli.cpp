@@ -754,6 +754,8 @@ TEST_F(CliTest, CompareUnusableInputIsExitCodeTwo) {
   EXPECT_EQ(r.exit_code, 2);
   r = run({"compare", base, base, "--threshold", "cpu-tbb:tgg=5%"});
   expect_one_line_error(r, {"unknown metric 'tgg'"});
+  r = run({"compare", base, base, "--threshold", "cpu-tbb=35%"});
+  expect_one_line_error(r, {"unknown metric 'cpu-tbb'", "ROW:METRIC=VALUE"});
   r = run({"compare", base, base, "--threshold", ":tg=5%"});
   expect_one_line_error(r, {"--threshold ':tg=5%'", "row name before ':'"});
   EXPECT_EQ(r.exit_code, 2);

@@ -54,7 +54,8 @@ void parse_threshold(const std::string& arg, CompareOptions& o) {
       if (row.empty()) throw UsageError(fmt::format("--threshold '{}': expected ROW:METRIC=VALUE with a row name before ':'", arg));
     }
     if (std::find(kMetrics.begin(), kMetrics.end(), metric) == kMetrics.end())
-      throw UsageError(fmt::format("--threshold '{}': unknown metric '{}'; metrics: {}", arg, metric, fmt::join(kMetrics, ", ")));
+      throw UsageError(fmt::format("--threshold '{}': unknown metric '{}'; metrics: {}{}", arg, metric, fmt::join(kMetrics, ", "),
+                                   row.empty() ? " (one row's: ROW:METRIC=VALUE)" : ""));
   }
   const bool percent = !value.empty() && value.back() == '%';
   if (percent) value.pop_back();
