@@ -143,8 +143,9 @@ constexpr int64_t kStreamPrefetchBytes = 4096;
 // It does not replace the near prefetch: 4-bit with the far one alone streamed 15-33% slower,
 // and with the near one on every other line 20% slower (reports/quantization/README.md).
 // Measured again on 2026-12-08, after the high nibbles' own chains: without it 4-bit read 0.80-0.81
-// of decode_step/q4read against 0.77-0.79 with it, 24 or 48 KiB ahead or on every other line
-// alike; kept, as nothing measured it worse (the same README's "What 4-bit's distance ... is not").
+// of decode_step/q4read against 0.77-0.79 with it in one set of rounds and 0.77 against 0.78 (two
+// threads) in the next, 24 or 48 KiB ahead or on every other line alike: within this machine's
+// spread, so it stays (the same README, "What 4-bit's distance to its read loop is not").
 constexpr int64_t kFarStreamPrefetchBytes = 12288;
 
 /// How far ahead a decode kernel reading G rows of a panel prefetches each line it reads: a whole
