@@ -166,7 +166,7 @@ TEST_F(ExperimentRun, CommittedExperimentsPassDryRun) {
   }
 }
 
-// Pipelines quoted in the READMEs (`quant-int8<block=32>,cpu-tbb<threads=2>`, ...): code spans
+// Pipelines quoted in the READMEs and reports (`quant-int8<block=32>,cpu-tbb<threads=2>`, ...): code spans
 // of stages with parameters or commas whose first stage is one of ours. Each must plan, a
 // transform alone with a backend added, so a renamed parameter cannot live on in the docs.
 std::vector<std::string> readme_pipelines() {
@@ -176,6 +176,11 @@ std::vector<std::string> readme_pipelines() {
   for (const auto& d : docs) files.push_back(fs::path(ACCELAB_SOURCE_DIR) / d);
   for (const auto& e : fs::directory_iterator(fs::path(ACCELAB_SOURCE_DIR) / "plugins"))
     if (fs::exists(e.path() / "README.md")) files.push_back(e.path() / "README.md");
+  // The committed reports' write-ups (README.md, history.md) quote pipelines too.
+  for (const auto& e : fs::directory_iterator(fs::path(ACCELAB_SOURCE_DIR) / "reports"))
+    if (e.is_directory())
+      for (const auto& f : fs::directory_iterator(e.path()))
+        if (f.path().extension() == ".md" && f.path().filename() != "results.md") files.push_back(f.path());
   const std::regex span("`([^`\n]+)`");
   const std::regex stage_list("(cpu-|quant-|hello)[a-z0-9-]*(<[^<>()]*>)?(,[a-z][a-z0-9-]*(<[^<>()]*>)?)*");
   std::vector<std::string> out;

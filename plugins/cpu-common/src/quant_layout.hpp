@@ -141,11 +141,11 @@ constexpr int64_t kStreamPrefetchBytes = 4096;
 // (decode_step/q4/layers, two sets of 4-5 rounds): one thread 18.3-19.9 -> 23.0-26.1 GB/s, two
 // threads' medians 39.6 -> 46.9 and 37.9 -> 44.1; 8 and 16 KiB alike. q8 gained nothing from it.
 // It does not replace the near prefetch: 4-bit with the far one alone streamed 15-33% slower,
-// and with the near one on every other line 20% slower (reports/quantization/README.md).
+// and with the near one on every other line 20% slower (reports/quantization/history.md).
 // Measured again on 2026-12-08, after the high nibbles' own chains: without it 4-bit read 0.80-0.81
 // of decode_step/q4read against 0.77-0.79 with it in one set of rounds and 0.77 against 0.78 (two
 // threads) in the next, 24 or 48 KiB ahead or on every other line alike: within this machine's
-// spread, so it stays (the same README, "What 4-bit's distance to its read loop is not").
+// spread, so it stays (the same file, "What 4-bit's distance to its read loop is not").
 constexpr int64_t kFarStreamPrefetchBytes = 12288;
 
 /// How far ahead a decode kernel reading G rows of a panel prefetches each line it reads: a whole
