@@ -166,9 +166,9 @@ TEST_F(ExperimentRun, CommittedExperimentsPassDryRun) {
   }
 }
 
-// Pipelines quoted in the READMEs and reports (`quant-int8<block=32>,cpu-tbb<threads=2>`, ...): code spans
-// of stages with parameters or commas whose first stage is one of ours. Each must plan, a
-// transform alone with a backend added, so a renamed parameter cannot live on in the docs.
+// Pipelines quoted in the READMEs and reports (`quant-int8<block=32>,cpu-tbb<threads=2>`, ...):
+// code spans of stages with parameters or commas whose first stage is one of ours. Each must
+// plan, a transform alone with a backend added, so a renamed parameter cannot live on in the docs.
 std::vector<std::string> readme_pipelines() {
   const std::vector<fs::path> docs = {"README.md", "experiments/README.md", "reports/README.md",
                                       "plugin-api/examples/hello/README.md"};
