@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -235,6 +236,56 @@ TEST_F(ExperimentRun, ReferenceAgainstItselfHasZeroKldAndFullAgreement) {
   EXPECT_GT(speedup["median"].get<double>(), 0.5);
   EXPECT_LT(speedup["median"].get<double>(), 2.0);
   EXPECT_NE(r.output.find("100.00"), std::string::npos) << "the table shows top-1 agreement:\n" << r.output;
+}
+
+// Each workload point probes its own bandwidth; a row's roofline is the median of the probes it
+// lists, and the Markdown notes give that bar per point.
+TEST_F(ExperimentRun, RooflineListsTheRoundProbesItsBandwidthIsTheMedianOf) {
+  fs::path file = write("probes.toml", R"([model]
+synth = "dim=64,hidden=128,layers=1,heads=2,kv-heads=2,vocab=64,seq=64"
+[workload]
+prompt_tokens = [4, 8]
+generate_tokens = 2
+[measure]
+warmup = 0
+repetitions = 2
+[[pipeline]]
+name = "ref"
+stages = "cpu-ref"
+[[pipeline]]
+name = "tbb"
+stages = "cpu-tbb<threads=1>"
+)");
+  fs::path out = dir_ / "out";
+  Result r = run("run '" + file.string() + "' --out '" + out.string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto results = nlohmann::json::parse(slurp(out / "results.json"));
+  ASSERT_EQ(results["rows"].size(), 4u);
+  std::map<int, std::vector<double>> per_point;  // prompt length -> its rows' probe list
+  for (const auto& row : results["rows"]) {
+    const auto& roof = row["roofline"];
+    ASSERT_TRUE(roof.is_object()) << row.dump();
+    const auto each = roof.at("probe_bandwidths_bytes_per_s").get<std::vector<double>>();
+    ASSERT_EQ(each.size(), roof.at("probes").get<size_t>()) << roof.dump();
+    ASSERT_FALSE(each.empty()) << roof.dump();
+    std::vector<double> sorted = each;
+    std::sort(sorted.begin(), sorted.end());
+    const size_t n = sorted.size();
+    EXPECT_DOUBLE_EQ(roof.at("bandwidth_bytes_per_s").get<double>(),
+                     n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2)
+        << roof.dump();
+    const int point = row["workload"]["prompt_tokens"].get<int>();
+    if (per_point.count(point)) {
+      EXPECT_EQ(per_point[point], each) << "rows of one point share its probes";
+    }
+    per_point[point] = each;
+  }
+  EXPECT_EQ(per_point.size(), 2u);
+  const std::string md = slurp(out / "results.md");
+  EXPECT_NE(md.find("Roofline bandwidth at pp4+tg2 b1: "), std::string::npos) << md;
+  EXPECT_NE(md.find("Roofline bandwidth at pp8+tg2 b1: "), std::string::npos) << md;
+  std::string why;
+  EXPECT_TRUE(schema_valid(out / "results.json", why)) << "results.json does not match reports/results.schema.json";
 }
 
 TEST_F(ExperimentRun, FailingPipelinesAreRecordedAndOthersComplete) {

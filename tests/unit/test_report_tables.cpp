@@ -429,6 +429,26 @@ TEST(ReportMarkdown, NotesGiveSkippedQualityFailuresAndOutliers) {
   EXPECT_NE(tail.find("Outliers"), std::string::npos) << tail;
 }
 
+TEST(ReportMarkdown, NotesGiveEachPointsRooflineBandwidthWithItsRoundProbes) {
+  json r = results_fixture();
+  // The first point's two rows share its probes; the second point had one.
+  const json three = {22e9, 18e9, 20e9};
+  r["rows"][0]["roofline"]["probe_bandwidths_bytes_per_s"] = three;
+  r["rows"][1]["roofline"]["probe_bandwidths_bytes_per_s"] = three;
+  r["rows"][2]["roofline"]["probe_bandwidths_bytes_per_s"] = json::array({20e9});
+  const std::string md = report::markdown_table(r);
+  const std::string first =
+      "Roofline bandwidth at pp128+tg128 b1: 20.0 GB/s, the median of 3 round probes (18.0–22.0 GB/s).";
+  const size_t at = md.find(first);
+  ASSERT_NE(at, std::string::npos) << md;
+  EXPECT_EQ(md.find(first, at + 1), std::string::npos) << "one note per point\n" << md;
+  EXPECT_NE(md.find("Roofline bandwidth at pp512+tg32 b4: 20.0 GB/s (one round probe)."), std::string::npos) << md;
+
+  // Records written before the probes were listed (or with no round probes) get no such note.
+  const std::string plain = report::markdown_table(results_fixture());
+  EXPECT_EQ(plain.find("Roofline bandwidth"), std::string::npos) << plain;
+}
+
 TEST(ReportMarkdown, RunWideSkippedQualityAndIncompleteRun) {
   json r = results_fixture();
   r["quality_skipped"] = "the model is synthetic";

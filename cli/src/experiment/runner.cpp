@@ -581,8 +581,8 @@ class Runner {
   nlohmann::json row_roofline(size_t i, const WorkloadPoint& pt, const nlohmann::json& metrics) const {
     if (!probes_) return nullptr;
     double bandwidth = probes_->read_bandwidth.bytes_per_s, gemm = probes_->gemm.flops_per_s;
+    std::vector<double> bw, fl;
     if (!round_probes_.empty()) {
-      std::vector<double> bw, fl;
       for (const auto& r : round_probes_) {
         bw.push_back(r.read_bandwidth.bytes_per_s);
         fl.push_back(r.gemm.flops_per_s);
@@ -595,6 +595,9 @@ class Runner {
                                           metrics.at("pp_tokens_per_s").at("median").get<double>(),
                                           tg.is_object() ? std::optional(tg["median"].get<double>()) : std::nullopt));
     out["probes"] = round_probes_.size();
+    // Each round probe's best pass, in the order taken: the spread the median hides (a machine
+    // whose bandwidth switches level mid-run shows it here).
+    if (!bw.empty()) out["probe_bandwidths_bytes_per_s"] = bw;
     return out;
   }
 
