@@ -283,6 +283,30 @@ size_t outlier_count(const json& row) {
   return n;
 }
 
+// Each workload point's roofline bandwidth with its round probes' spread: a fraction is only as
+// good as its bar, and the median alone hides a machine that changed speed mid-run.
+void roofline_bandwidth_notes(const json& results, std::vector<std::string>& out) {
+  std::vector<std::string> probed_points;
+  for (const json& row : rows_of(results)) {
+    const auto median = number(at(row, "roofline/bandwidth_bytes_per_s"));
+    std::vector<double> each;
+    for (const json& v : array_at(row, "roofline/probe_bandwidths_bytes_per_s"))
+      if (const auto x = number(v)) each.push_back(*x);
+    const std::string point = workload_label(row, several_models(results));
+    if (!median || each.empty() ||
+        std::find(probed_points.begin(), probed_points.end(), point) != probed_points.end())
+      continue;
+    probed_points.push_back(point);
+    const auto [lo, hi] = std::minmax_element(each.begin(), each.end());
+    out.push_back(each.size() == 1
+                      ? fmt::format("Roofline bandwidth at {}: {:.1f} GB/s (one round probe).",
+                                    md_escape(point), *median / 1e9)
+                      : fmt::format("Roofline bandwidth at {}: {:.1f} GB/s, the median of {} round "
+                                    "probes ({:.1f}–{:.1f} GB/s).",
+                                    md_escape(point), *median / 1e9, each.size(), *lo / 1e9, *hi / 1e9));
+  }
+}
+
 std::vector<std::string> notes(const json& results) {
   std::vector<std::string> out;
   const json& rows = rows_of(results);
@@ -325,27 +349,7 @@ std::vector<std::string> notes(const json& results) {
                               md_escape(text(at(p, "error")))));
   }
 
-  // Each workload point's roofline bandwidth with its round probes' spread: a fraction is only
-  // as good as its bar, and the median alone hides a machine that changed speed mid-run.
-  std::vector<std::string> probed_points;
-  for (const json& row : rows) {
-    const auto median = number(at(row, "roofline/bandwidth_bytes_per_s"));
-    std::vector<double> each;
-    for (const json& v : array_at(row, "roofline/probe_bandwidths_bytes_per_s"))
-      if (const auto x = number(v)) each.push_back(*x);
-    const std::string point = workload_label(row, several_models(results));
-    if (!median || each.empty() ||
-        std::find(probed_points.begin(), probed_points.end(), point) != probed_points.end())
-      continue;
-    probed_points.push_back(point);
-    const auto [lo, hi] = std::minmax_element(each.begin(), each.end());
-    out.push_back(each.size() == 1
-                      ? fmt::format("Roofline bandwidth at {}: {:.1f} GB/s (one round probe).",
-                                    md_escape(point), *median / 1e9)
-                      : fmt::format("Roofline bandwidth at {}: {:.1f} GB/s, the median of {} round "
-                                    "probes ({:.1f}–{:.1f} GB/s).",
-                                    md_escape(point), *median / 1e9, each.size(), *lo / 1e9, *hi / 1e9));
-  }
+  roofline_bandwidth_notes(results, out);
 
   size_t outliers = 0;
   std::vector<std::string> outlier_rows;
