@@ -138,13 +138,8 @@ nlohmann::json compare_json(const Comparison& c, const CompareOptions& o) {
     rows.push_back({{"model", r.model}, {"name", r.name}, {"pipeline", r.pipeline}, {"workload", r.workload},
                     {"status", r.status}, {"regression", r.regression}, {"metrics", metrics}});
   }
-  nlohmann::json thresholds = nlohmann::json::object();
-  for (const auto& [k, v] : o.thresholds) thresholds[k] = v;
-  nlohmann::json row_thresholds = nlohmann::json::object();
-  for (const auto& [row, metrics] : o.row_thresholds)
-    for (const auto& [k, v] : metrics) row_thresholds[row][k] = v;
-  return {{"regression", c.regression}, {"metric", mode_name(o)}, {"threshold", o.threshold}, {"thresholds", thresholds},
-          {"row_thresholds", row_thresholds},
+  return {{"regression", c.regression}, {"metric", mode_name(o)}, {"threshold", o.threshold}, {"thresholds", o.thresholds},
+          {"row_thresholds", o.row_thresholds},
           {"alpha", o.alpha}, {"rows", rows}, {"only_base", c.only_base}, {"only_new", c.only_new}, {"warnings", c.warnings}};
 }
 
